@@ -1,0 +1,173 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Assessment, Caller, DetectorName, Destination } from '../../core/types';
+import type { LabelPresence } from '../../signals/labels';
+
+const DEST = ['destination_namespace', 'destination_workload'] as const;
+
+/**
+ * meshwatch's own metrics and its findings as gauges, on a registry of its own (never
+ * prom-client's global one, so that tests and embedders get exactly these series).
+ */
+export class MeshwatchMetrics {
+  readonly registry = new Registry();
+
+  readonly buildInfo = this.gauge(
+    'meshwatch_build_info',
+    'Always 1; the version label says which build runs.',
+    ['version'],
+  );
+  readonly prometheusUp = this.gauge(
+    'meshwatch_prometheus_up',
+    '1 if the last poll reached Prometheus, else 0.',
+  );
+  readonly pollsTotal = this.counter('meshwatch_polls_total', 'Polls started.');
+  readonly pollFailuresTotal = this.counter(
+    'meshwatch_poll_failures_total',
+    'Polls that failed (Prometheus unreachable, query error, bad answer).',
+  );
+  readonly pollsSkippedTotal = this.counter(
+    'meshwatch_polls_skipped_total',
+    'Scheduled polls skipped because the previous one was still running.',
+  );
+  readonly pollDuration = new Histogram({
+    name: 'meshwatch_poll_duration_seconds',
+    help: 'Duration of a poll: queries, decoding and detection.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly lastPollSuccess = this.gauge(
+    'meshwatch_last_poll_success_timestamp_seconds',
+    'Unix time of the last successful poll.',
+  );
+  readonly queryWarningsTotal = this.counter(
+    'meshwatch_prometheus_query_warnings_total',
+    'Warnings Prometheus (or Thanos/Mimir) returned with query results, e.g. partial responses.',
+  );
+  readonly requiredLabelsPresent = this.gauge(
+    'meshwatch_required_labels_present',
+    '0 when Istio telemetry lacks a label a detector needs.',
+    ['metric', 'label'],
+  );
+  readonly warmupComplete = this.gauge(
+    'meshwatch_warmup_complete',
+    '1 once baselines are rebuilt from history.',
+  );
+  readonly findingsOpen = this.gauge('meshwatch_findings_open', 'Open findings by detector.', ['detector']);
+
+  readonly anomalyScore = this.gauge(
+    'meshwatch_anomaly_score',
+    'Current anomaly score, 0 = normal; compare with meshwatch_detector_threshold.',
+    ['detector', ...DEST],
+  );
+  readonly detectorThreshold = this.gauge(
+    'meshwatch_detector_threshold',
+    'Score at which the detector reports an anomaly.',
+    ['detector'],
+  );
+  readonly signalObserved = this.gauge(
+    'meshwatch_signal_observed',
+    'Value the detector saw (rates per second, ratios 0..1).',
+    ['signal', ...DEST],
+  );
+  readonly signalExpected = this.gauge('meshwatch_signal_expected', "The baseline's expected value now.", [
+    'signal',
+    ...DEST,
+  ]);
+  readonly signalLower = this.gauge('meshwatch_signal_lower', 'Lower edge of the normal band.', [
+    'signal',
+    ...DEST,
+  ]);
+  readonly signalUpper = this.gauge('meshwatch_signal_upper', 'Upper edge of the normal band.', [
+    'signal',
+    ...DEST,
+  ]);
+  readonly plaintextRate = this.gauge(
+    'meshwatch_plaintext_requests_per_second',
+    'Plaintext requests and TCP connections per second, by caller (top callers only).',
+    [...DEST, 'source_workload_namespace', 'source_workload'],
+  );
+  readonly mtlsRatio = this.gauge(
+    'meshwatch_mtls_ratio',
+    "Share of a destination's requests and connections over mTLS, 0..1.",
+    DEST as unknown as string[],
+  );
+
+  constructor(version: string) {
+    this.buildInfo.set({ version }, 1);
+    this.prometheusUp.set(0);
+    this.warmupComplete.set(0);
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Replaces every detector's per-destination gauges with this poll's assessments. All detectors
+   * run in one poll, so a reset-and-set of the whole set (synchronous, so no scrape sees it half
+   * done) drops the series of destinations that went away.
+   */
+  publishAssessments(
+    detections: ReadonlyArray<{
+      detector: DetectorName;
+      threshold: number;
+      assessments: readonly Assessment[];
+    }>,
+  ): void {
+    for (const gauge of [
+      this.anomalyScore,
+      this.signalObserved,
+      this.signalExpected,
+      this.signalLower,
+      this.signalUpper,
+    ]) {
+      gauge.reset();
+    }
+    for (const { detector, threshold, assessments } of detections) {
+      this.detectorThreshold.set({ detector }, threshold);
+      for (const a of assessments) {
+        const dest = destLabels(a.destination);
+        this.anomalyScore.set({ detector, ...dest }, a.score);
+        this.signalObserved.set({ signal: a.signal, ...dest }, a.observed);
+        this.signalExpected.set({ signal: a.signal, ...dest }, a.expected);
+        this.signalLower.set({ signal: a.signal, ...dest }, a.lower);
+        this.signalUpper.set({ signal: a.signal, ...dest }, a.upper);
+      }
+    }
+  }
+
+  /** Replaces the mTLS ratios and the per-caller plaintext rates. */
+  publishPlaintext(
+    ratios: ReadonlyArray<{ destination: Destination; ratio: number }>,
+    callers: ReadonlyArray<{ destination: Destination; caller: Caller; rate: number }>,
+  ): void {
+    this.mtlsRatio.reset();
+    for (const { destination, ratio } of ratios) this.mtlsRatio.set(destLabels(destination), ratio);
+    this.plaintextRate.reset();
+    for (const { destination, caller, rate } of callers) {
+      this.plaintextRate.set(
+        {
+          ...destLabels(destination),
+          source_workload_namespace: caller.namespace,
+          source_workload: caller.workload,
+        },
+        rate,
+      );
+    }
+  }
+
+  /** Sets `meshwatch_required_labels_present` for each checked label. */
+  publishLabelPresence(presence: readonly LabelPresence[]): void {
+    for (const p of presence)
+      this.requiredLabelsPresent.set({ metric: p.metric, label: p.label }, p.present ? 1 : 0);
+  }
+
+  private gauge(name: string, help: string, labelNames: string[] = []): Gauge<string> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private counter(name: string, help: string): Counter<string> {
+    return new Counter({ name, help, registers: [this.registry] });
+  }
+}
+
+function destLabels(d: Destination): { destination_namespace: string; destination_workload: string } {
+  return { destination_namespace: d.namespace, destination_workload: d.workload };
+}

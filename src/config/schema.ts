@@ -1,0 +1,420 @@
+/**
+ * THE configuration schema: every key's type, default, allowed values and doc, the rules across
+ * keys, and the mapping to the `Config` type. Validation (src/config/resolve.ts), environment
+ * variable names and docs/configuration.md (src/config/reference.ts) all derive from this file.
+ */
+import type { Config, DetectorCommonConfig, LogLevel } from './types';
+import {
+  boolean,
+  duration,
+  filePath,
+  headerMap,
+  httpUrl,
+  integer,
+  listOf,
+  number,
+  oneOf,
+  optionalText,
+  section,
+  statusCodes,
+  text,
+  type Children,
+  type Field,
+  type SchemaNode,
+  type Section,
+  type ValuesOf,
+} from './fields';
+import { formatDuration } from './duration';
+
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** The keys every detector has; `defaults` are per detector because score scales differ. */
+function detector<E extends Children>(
+  name: string,
+  doc: string,
+  defaults: { threshold: number; openAfterPolls: number; closeAfterPolls: number },
+  own: E,
+) {
+  return section(doc, {
+    enabled: boolean({ doc: `Run the ${name} detector.`, default: true }),
+    threshold: number({
+      doc: 'Score at which the detector reports an anomaly; exported as meshwatch_detector_threshold.',
+      default: defaults.threshold,
+      greaterThan: 0,
+    }),
+    open_after_polls: integer({
+      doc: 'Consecutive polls at or over the threshold before a finding opens.',
+      default: defaults.openAfterPolls,
+      min: 1,
+    }),
+    close_after_polls: integer({
+      doc: 'Consecutive polls under the threshold before a finding closes; more than 1 keeps a flapping series from paging twice.',
+      default: defaults.closeAfterPolls,
+      min: 1,
+    }),
+    ...own,
+  });
+}
+
+/** The whole schema, rooted at the top level of the YAML file. */
+export const CONFIG_SCHEMA = section('meshwatch configuration', {
+  prometheus: section(
+    'How to reach Prometheus, or an API-compatible engine (Thanos Query, Mimir, VictoriaMetrics).',
+    {
+      url: httpUrl({
+        doc: 'Base URL of the Prometheus HTTP API; a path prefix such as /prometheus is kept.',
+        default: 'http://localhost:9090',
+        flag: '--prometheus-url',
+      }),
+      timeout: duration({
+        doc: 'Timeout of each query; shorter than poll.interval so that a poll ends before the next is due.',
+        default: '10s',
+        min: '1ms',
+      }),
+      max_response_bytes: integer({
+        doc: 'Responses larger than this are refused, so a runaway query cannot exhaust memory.',
+        default: 50 * 1024 * 1024,
+        min: 1,
+      }),
+      bearer_token_file: filePath({ doc: 'File holding a bearer token for the Authorization header.' }),
+      basic_auth: section('HTTP basic authentication; set both keys or neither.', {
+        username: optionalText({ doc: 'User name.' }),
+        password_file: filePath({ doc: 'File holding the password.' }),
+      }),
+      headers: headerMap({
+        doc: 'Extra request headers, e.g. X-Scope-OrgID for a Mimir, Cortex or Thanos tenant.',
+      }),
+      tls: section(
+        'TLS towards Prometheus; the certificate is verified unless insecure_skip_verify is set.',
+        {
+          ca_file: filePath({
+            doc: 'CA certificate(s) to verify the server with, instead of the system ones.',
+          }),
+          cert_file: filePath({ doc: 'Client certificate for mutual TLS; set together with key_file.' }),
+          key_file: filePath({ doc: 'Private key of the client certificate; set together with cert_file.' }),
+          server_name: optionalText({
+            doc: 'Name expected in the server certificate, when it differs from the URL host.',
+          }),
+          insecure_skip_verify: boolean({
+            doc: 'Skip verifying the server certificate. Only for tests.',
+            default: false,
+          }),
+        },
+      ),
+    },
+  ),
+  poll: section('The live polling loop.', {
+    interval: duration({ doc: 'Time between the starts of two polls.', default: '30s', min: '1s' }),
+    rate_window: duration({
+      doc: 'Range of rate() in the queries; keep it at least twice the Prometheus scrape interval.',
+      default: '2m',
+      min: '1s',
+    }),
+  }),
+  warmup: section('Rebuilding baselines and known edges from Prometheus history at start.', {
+    lookback: duration({
+      doc: 'History replayed before the first live poll; 0s skips warm-up.',
+      default: '7d',
+      min: '0s',
+      max: '30d',
+    }),
+    step: duration({
+      doc: 'Resolution of the history replayed; equal to poll.interval replays exactly what live polls would have seen, coarser is faster on large meshes.',
+      default: '1m',
+      min: '1s',
+    }),
+    max_samples_per_query: integer({
+      doc: 'History is fetched in chunks of at most this many samples (series x steps), and never more than the 11,000 points per series Prometheus allows in one query.',
+      default: 1_000_000,
+      min: 1000,
+    }),
+  }),
+  limits: section('Bounds on the state meshwatch keeps and the series it exports.', {
+    max_destinations: integer({
+      doc: 'Most destination workloads tracked per detector; more are dropped and counted in meshwatch_series_dropped_total{reason="capacity"}.',
+      default: 5000,
+      min: 1,
+    }),
+    max_edges: integer({
+      doc: 'Most (caller, destination) edges remembered by the new_caller and unauthorized detectors.',
+      default: 100_000,
+      min: 1,
+    }),
+    evict_after: duration({
+      doc: 'A destination or denied edge not seen for this long is forgotten (meshwatch_series_dropped_total{reason="evicted"}).',
+      default: '24h',
+      min: '1m',
+    }),
+    top_callers: integer({
+      doc: 'Callers named per destination in findings and in the per-caller metrics.',
+      default: 10,
+      min: 1,
+      max: 100,
+    }),
+  }),
+  server: section('The HTTP server for /metrics, /livez, /readyz and /api/v1/findings.', {
+    host: text({ doc: 'Address to listen on.', default: '0.0.0.0' }),
+    port: integer({
+      doc: 'Port to listen on; 0 picks any free port (for tests).',
+      default: 9464,
+      min: 0,
+      max: 65535,
+    }),
+  }),
+  shutdown: section('Stopping on SIGTERM.', {
+    timeout: duration({ doc: 'How long the poll in flight may take to finish.', default: '10s', min: '0s' }),
+  }),
+  log: section('Logging (JSON lines on stdout).', {
+    level: oneOf<LogLevel>({ doc: 'Least severe level written.', values: LOG_LEVELS, default: 'info' }),
+  }),
+  telemetry: section('How Istio telemetry is read.', {
+    server_reporters: listOf({
+      // `source` is deliberately not allowed: client-side series double-count requests and always
+      // carry connection_security_policy="unknown".
+      doc: 'Values of the reporter label that count as the server side: destination (sidecars), waypoint (ambient mode).',
+      values: ['destination', 'waypoint'],
+      default: ['destination'],
+    }),
+  }),
+  detectors: section(
+    'The detectors. Each has the keys enabled, threshold, open_after_polls and close_after_polls, plus its own.',
+    {
+      unauthorized: detector(
+        'unauthorized',
+        'Denied requests per destination against their seasonal baseline; the score is in noise widths (count-aware), and the page of MeshUnauthorizedAccessSpike.',
+        { threshold: 5, openAfterPolls: 2, closeAfterPolls: 4 },
+        {
+          denial_codes: statusCodes({
+            doc: 'Response codes that count as denied: 403 is an AuthorizationPolicy denial, 401 a failed JWT.',
+            default: [401, 403],
+          }),
+        },
+      ),
+      new_caller: detector(
+        'new_caller',
+        "A (caller, destination) edge never seen before; the score counts the new callers' requests over the rate window.",
+        { threshold: 1, openAfterPolls: 1, closeAfterPolls: 2 },
+        {
+          new_for: duration({
+            doc: 'How long an edge counts as new after it first appears.',
+            default: '1h',
+            min: '1s',
+          }),
+          forget_after: duration({
+            doc: 'An edge not seen for this long is forgotten, and is new again if it comes back.',
+            default: '14d',
+            min: '1m',
+          }),
+          learning_period: duration({
+            doc: 'With no history to learn from (warmup.lookback 0s or an empty Prometheus), edges seen this long after start are the known mesh.',
+            default: '1h',
+            min: '0s',
+          }),
+        },
+      ),
+      plaintext: detector(
+        'plaintext',
+        'Requests and TCP connections that reach a workload without mutual TLS; the score counts them over the rate window.',
+        { threshold: 1, openAfterPolls: 1, closeAfterPolls: 2 },
+        {},
+      ),
+      traffic: detector(
+        'traffic',
+        'Request rate per destination against its seasonal band, both directions; the score is in noise widths.',
+        { threshold: 4, openAfterPolls: 3, closeAfterPolls: 3 },
+        {},
+      ),
+      errors: detector(
+        'errors',
+        '5xx ratio per destination against its seasonal band, upwards; the score is in noise widths (count-aware).',
+        { threshold: 4, openAfterPolls: 3, closeAfterPolls: 3 },
+        {},
+      ),
+    },
+  ),
+});
+
+/** The schema's typed values, keyed as in the YAML file. */
+export type ConfigValues = ValuesOf<typeof CONFIG_SCHEMA>;
+
+/** A field with its dotted path, e.g. `poll.interval`. */
+export interface FieldEntry {
+  readonly path: string;
+  readonly field: Field<unknown>;
+}
+
+/** Every field of the schema in file order, depth first. */
+export function schemaFields(node: SchemaNode = CONFIG_SCHEMA, prefix = ''): FieldEntry[] {
+  if (node.kind === 'field') return [{ path: prefix, field: node }];
+  return Object.entries(node.children).flatMap(([key, child]) =>
+    schemaFields(child, prefix === '' ? key : `${prefix}.${key}`),
+  );
+}
+
+/** Every section of the schema with its dotted path (`''` for the top level), in file order. */
+export function schemaSections(
+  node: Section = CONFIG_SCHEMA,
+  prefix = '',
+): { path: string; section: Section }[] {
+  const nested = Object.entries(node.children).flatMap(([key, child]) =>
+    child.kind === 'section' ? schemaSections(child, prefix === '' ? key : `${prefix}.${key}`) : [],
+  );
+  return [{ path: prefix, section: node }, ...nested];
+}
+
+/** The environment variable of a key: `MESHWATCH_` + the path with dots as underscores, upper case. */
+export function envVarName(path: string): string {
+  return `MESHWATCH_${path.replace(/\./g, '_').toUpperCase()}`;
+}
+
+/**
+ * `MESHWATCH_*` variables that are not config keys but are read elsewhere (command options);
+ * listed here so the typo check does not reject them.
+ */
+export const NON_CONFIG_ENV_VARS: readonly string[] = ['MESHWATCH_CONFIG'];
+
+/** What a cross-key rule blames: the key (as the message names it) and what is wrong. */
+export interface RuleViolation {
+  readonly key: string;
+  readonly problem: string;
+}
+
+/** A rule that involves more than one key; checked after every key is valid on its own. */
+export interface CrossKeyRule {
+  /** One line for the docs. */
+  readonly doc: string;
+  /** `isSet` tells whether a key was given (file, env or flag) rather than defaulted. */
+  check(values: ConfigValues, isSet: (path: string) => boolean): RuleViolation | undefined;
+}
+
+function bothOrNeither(a: string, b: string, valueOf: (v: ConfigValues) => [unknown, unknown]): CrossKeyRule {
+  return {
+    doc: `${a} and ${b} are set together or not at all.`,
+    check(values) {
+      const [first, second] = valueOf(values);
+      if (first !== undefined && second === undefined)
+        return { key: a, problem: `set without ${b} (set both or neither)` };
+      if (first === undefined && second !== undefined)
+        return { key: b, problem: `set without ${a} (set both or neither)` };
+      return undefined;
+    },
+  };
+}
+
+/** The rules across keys, checked in this order. */
+export const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
+  {
+    doc: 'prometheus.timeout is shorter than poll.interval, so that a poll ends before the next one is due.',
+    check(values, isSet) {
+      const timeout = values.prometheus.timeout;
+      const interval = values.poll.interval;
+      if (timeout < interval) return undefined;
+      // Blame the key the user actually wrote: lowering poll.interval alone trips the default timeout.
+      if (isSet('poll.interval') && !isSet('prometheus.timeout')) {
+        return {
+          key: 'poll.interval',
+          problem: `${formatDuration(interval)} must be longer than prometheus.timeout (${formatDuration(timeout)} by default; set prometheus.timeout too)`,
+        };
+      }
+      return {
+        key: 'prometheus.timeout',
+        problem: `${formatDuration(timeout)} must be shorter than poll.interval (${formatDuration(interval)})`,
+      };
+    },
+  },
+  bothOrNeither('prometheus.basic_auth.username', 'prometheus.basic_auth.password_file', (v) => [
+    v.prometheus.basic_auth.username,
+    v.prometheus.basic_auth.password_file,
+  ]),
+  bothOrNeither('prometheus.tls.cert_file', 'prometheus.tls.key_file', (v) => [
+    v.prometheus.tls.cert_file,
+    v.prometheus.tls.key_file,
+  ]),
+  {
+    doc: 'prometheus.bearer_token_file and prometheus.basic_auth are not both set: a request has one Authorization header.',
+    check(values) {
+      const bearer = values.prometheus.bearer_token_file !== undefined;
+      const basic = values.prometheus.basic_auth.username !== undefined;
+      return bearer && basic
+        ? {
+            key: 'prometheus.bearer_token_file',
+            problem: 'set together with prometheus.basic_auth (choose one)',
+          }
+        : undefined;
+    },
+  },
+];
+
+function detectorCommon(v: ConfigValues['detectors']['plaintext']): DetectorCommonConfig {
+  return {
+    enabled: v.enabled,
+    threshold: v.threshold,
+    openAfterPolls: v.open_after_polls,
+    closeAfterPolls: v.close_after_polls,
+  };
+}
+
+/** Only the keys that are set: `Config` leaves unset options out rather than holding `undefined`. */
+function defined<T extends object>(object: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}
+
+/** Maps validated schema values (snake_case, as in the file) to the `Config` the daemon uses. */
+export function toConfig(v: ConfigValues): Config {
+  const p = v.prometheus;
+  const { username, password_file: passwordFile } = p.basic_auth;
+  return {
+    prometheus: {
+      url: p.url,
+      timeoutMs: p.timeout,
+      maxResponseBytes: p.max_response_bytes,
+      ...defined({ bearerTokenFile: p.bearer_token_file }),
+      ...(username !== undefined && passwordFile !== undefined
+        ? { basicAuth: { username, passwordFile } }
+        : {}),
+      headers: p.headers,
+      tls: {
+        ...defined({
+          caFile: p.tls.ca_file,
+          certFile: p.tls.cert_file,
+          keyFile: p.tls.key_file,
+          serverName: p.tls.server_name,
+        }),
+        insecureSkipVerify: p.tls.insecure_skip_verify,
+      },
+    },
+    poll: { intervalMs: v.poll.interval, rateWindowMs: v.poll.rate_window },
+    warmup: {
+      lookbackMs: v.warmup.lookback,
+      stepMs: v.warmup.step,
+      maxSamplesPerQuery: v.warmup.max_samples_per_query,
+    },
+    limits: {
+      maxDestinations: v.limits.max_destinations,
+      maxEdges: v.limits.max_edges,
+      evictAfterMs: v.limits.evict_after,
+      topCallers: v.limits.top_callers,
+    },
+    server: { host: v.server.host, port: v.server.port },
+    shutdown: { timeoutMs: v.shutdown.timeout },
+    log: { level: v.log.level },
+    telemetry: { serverReporters: v.telemetry.server_reporters },
+    detectors: {
+      unauthorized: {
+        ...detectorCommon(v.detectors.unauthorized),
+        denialCodes: v.detectors.unauthorized.denial_codes,
+      },
+      new_caller: {
+        ...detectorCommon(v.detectors.new_caller),
+        newForMs: v.detectors.new_caller.new_for,
+        forgetAfterMs: v.detectors.new_caller.forget_after,
+        learningMs: v.detectors.new_caller.learning_period,
+      },
+      plaintext: detectorCommon(v.detectors.plaintext),
+      traffic: detectorCommon(v.detectors.traffic),
+      errors: detectorCommon(v.detectors.errors),
+    },
+  };
+}

@@ -1,0 +1,259 @@
+/**
+ * The seasonal, robust, count-aware baseline every detector scores against. Pure: time comes in with
+ * each value, state is a fixed pair of typed arrays, and replaying history point by point (warm start)
+ * runs the very code a live poll runs. docs/baselines.md explains the method and its measurements.
+ *
+ * Model: value = level + day profile(hour) + week profile(hour of week) + noise.
+ * - The fast level follows the series while it is normal; the slow level does the same over days, so a
+ *   ramp the fast level follows is still caught (score = the larger of the two).
+ * - Learning is robust: updates use the error clipped to a few noise widths, so one outlier moves the
+ *   expected value by a fraction of the band.
+ * - Noise is a robust spread (mean absolute deviation) times a tail factor: a learned extreme percentile
+ *   of the errors, up and down apart, so a series that bursts by nature gets a band that says so while a
+ *   drop in the same series is judged by how rarely it drops. Floors: `minRelativeNoise` of the expected
+ *   value, and the Poisson noise of counts when the values are rates over `countWindowSeconds`.
+ * - While a value is anomalous nothing is learned (the baseline is held); an anomaly that lasts
+ *   `acceptShiftAfterSeconds` is taken as the new normal and re-learned within `relearnHalfLifeSeconds`,
+ *   so a deploy alarms for a while, not for days.
+ */
+import { bandEdges, deviation, type Noise } from './noise';
+import { resolveBaselineOptions, type BaselineOptions, type ResolvedBaselineOptions } from './options';
+import {
+  dayLayout,
+  learnSeasonal,
+  seasonalExposure,
+  seasonalHour,
+  seasonalOffset,
+  weekLayout,
+} from './seasonal';
+
+/** The baseline's judgement of one value. */
+export interface Estimate {
+  expected: number;
+  /** Anomalous exactly when the value is outside [lower, upper]; ±Infinity on a side the direction ignores. */
+  lower: number;
+  upper: number;
+  /** Deviation in noise widths in the watched direction (0 = as expected); anomalous when >= threshold. */
+  score: number;
+}
+
+/** The learned state of one series. */
+export interface Baseline {
+  /**
+   * Scores `value` at `timeMs` (Unix ms) against what was learned before it, then learns it. `undefined`
+   * (no data) is neither scored nor learned; the result is also `undefined` during warm-up.
+   */
+  observe(timeMs: number, value: number | undefined): Estimate | undefined;
+  /** Bytes of learned state held for this series; fixed at creation. */
+  readonly stateBytes: number;
+}
+
+// Slots of the scalar state.
+const SEEN = 0;
+const LAST_TIME = 1;
+const LEVEL = 2;
+const SLOW_LEVEL = 3;
+const ABS_DEVIATION = 4;
+const EPISODE_START = 5;
+const TAIL_UP = 6;
+const TAIL_DOWN = 7;
+const SCALARS = 8;
+
+// A gap counts as at most one hour of learning: a long outage must not be learned as a long stretch of data.
+const MAX_STEP_SECONDS = 3600;
+// Errors are clipped to this many noise widths before they move the levels or the profiles (Huber-style).
+const LEVEL_CLIP = 2;
+// ... and to this many before they move the spread.
+const NOISE_CLIP = 3;
+// Mean absolute deviation to standard deviation for normal noise.
+const MAD_TO_SIGMA = 1.2533;
+// The tail factor tracks this percentile of |error| / spread; for normal noise it is TAIL_NORMAL, factor 1.
+const TAIL_QUANTILE = 0.999;
+const TAIL_NORMAL = 3.29;
+// Step of the tail's multiplicative (log-space) quantile tracker, per noise half-life: one burst widens the
+// band by a few percent, a series that bursts every day gets its tail within a day or two.
+const TAIL_STEP = 5;
+// Keeps a constant series from having a zero-width band (which would make any change infinitely anomalous).
+const MIN_NOISE = 1e-9;
+
+// Detectors create many baselines from one options object: resolve it once, not once per series.
+const resolvedOptions = new WeakMap<BaselineOptions, ResolvedBaselineOptions>();
+
+/** Creates the baseline of one series; throws ConfigError on invalid options. */
+export function createBaseline(options: BaselineOptions): Baseline {
+  let o = resolvedOptions.get(options);
+  if (o === undefined) {
+    o = resolveBaselineOptions(options);
+    resolvedOptions.set(options, o);
+  }
+  return new SeasonalBaseline(o);
+}
+
+/** A class rather than closures: a tracked series costs its two typed arrays and one small object. */
+class SeasonalBaseline implements Baseline {
+  private readonly state = new Float64Array(SCALARS).fill(NaN, LAST_TIME, LAST_TIME + 1);
+  private readonly seasons: Float32Array;
+
+  constructor(private readonly o: ResolvedBaselineOptions) {
+    this.state[EPISODE_START] = NaN;
+    this.seasons = new Float32Array(
+      o.weekly ? weekLayout.offset + 2 * weekLayout.hours : 2 * dayLayout.hours,
+    );
+  }
+
+  get stateBytes(): number {
+    return this.state.byteLength + this.seasons.byteLength;
+  }
+
+  observe(timeMs: number, value: number | undefined): Estimate | undefined {
+    if (value === undefined || !Number.isFinite(value)) return undefined;
+    return observe(this.o, this.state, this.seasons, timeMs, value);
+  }
+}
+
+function observe(
+  o: ResolvedBaselineOptions,
+  state: Float64Array,
+  seasons: Float32Array,
+  timeMs: number,
+  value: number,
+): Estimate | undefined {
+  const seen = state[SEEN] ?? 0;
+  const last = state[LAST_TIME] ?? NaN;
+  const stepSeconds = Number.isNaN(last)
+    ? 0
+    : Math.min(Math.max((timeMs - last) / 1000, 0), MAX_STEP_SECONDS);
+  state[LAST_TIME] = Number.isNaN(last) ? timeMs : Math.max(last, timeMs);
+  state[SEEN] = seen + 1;
+  if (seen === 0) {
+    state[LEVEL] = value;
+    state[SLOW_LEVEL] = value;
+    state[TAIL_UP] = TAIL_NORMAL;
+    state[TAIL_DOWN] = TAIL_NORMAL;
+    return undefined;
+  }
+
+  const dayHour = seasonalHour(timeMs, dayLayout.hours);
+  const weekHour = seasonalHour(timeMs, weekLayout.hours);
+  const dayOffset = seasonalOffset(seasons, dayLayout, dayHour);
+  const weekOffset = o.weekly ? seasonalOffset(seasons, weekLayout, weekHour) : 0;
+  const level = state[LEVEL] ?? 0;
+  const slowLevel = state[SLOW_LEVEL] ?? 0;
+  const expected = level + dayOffset + weekOffset;
+  const slowExpected = slowLevel + dayOffset + weekOffset;
+  const absDeviation = state[ABS_DEVIATION] ?? 0;
+  const spread = MAD_TO_SIGMA * absDeviation;
+  const noiseAt = (around: number, up: boolean): Noise => {
+    const tail = state[up ? TAIL_UP : TAIL_DOWN] ?? TAIL_NORMAL;
+    const sigma = Math.max((spread * tail) / TAIL_NORMAL, o.minRelativeNoise * Math.abs(around), MIN_NOISE);
+    return { variance: sigma * sigma, countWindowSeconds: o.countWindowSeconds };
+  };
+  // Taken before anything is learned from this value: the score and the band judge it by the same noise.
+  const fastNoise = { up: noiseAt(expected, true), down: noiseAt(expected, false) };
+  const slowNoise = { up: noiseAt(slowExpected, true), down: noiseAt(slowExpected, false) };
+  const signedDeviation = (v: number, around: number, noise: typeof fastNoise): number =>
+    deviation(v, around, v >= around ? noise.up : noise.down);
+
+  const warm = seen + 1 > o.warmupSamples;
+  const fastScore = directed(o, signedDeviation(value, expected, fastNoise));
+  // A ramp: the value is far from the long memory, on the side the fast level has drifted to as well. A
+  // lone burst is judged by the fast level alone, so noisy series do not alarm against a stale long memory.
+  const drift = signedDeviation(expected, slowExpected, slowNoise) / o.slowBandFactor;
+  const fromSlow = signedDeviation(value, slowExpected, slowNoise) / o.slowBandFactor;
+  const ramp =
+    Math.sign(drift) === Math.sign(fromSlow)
+      ? Math.sign(drift) * Math.min(Math.abs(drift), Math.abs(fromSlow))
+      : 0;
+  const slowScore = directed(o, ramp);
+  const score = Math.max(fastScore, slowScore);
+  const anomalous = warm && score >= o.threshold;
+
+  const episodeStart = state[EPISODE_START] ?? NaN;
+  const inEpisode = !Number.isNaN(episodeStart);
+  state[EPISODE_START] = anomalous ? (inEpisode ? episodeStart : timeMs) : NaN;
+  const accepting = anomalous && inEpisode && timeMs - episodeStart >= o.acceptShiftAfterSeconds * 1000;
+
+  const error = value - expected;
+  const sigma = Math.sqrt((error >= 0 ? fastNoise.up : fastNoise.down).variance);
+  if (!anomalous || !inEpisode) learnNoise(o, state, { error, sigma, spread, warm, seen, stepSeconds });
+  if (!anomalous || accepting) {
+    const clip = (e: number): number =>
+      warm ? Math.max(-LEVEL_CLIP * sigma, Math.min(LEVEL_CLIP * sigma, e)) : e;
+    // An accepted shift moves the levels in full; the profiles still learn it only as a clipped error, or a
+    // shift would be learned as a bump in the hour it happened.
+    const levelError = accepting ? error : clip(error);
+    const rate = (halfLife: number): number => Math.max(1 / (seen + 1), decay(stepSeconds, halfLife));
+    const levelRate = rate(accepting ? o.relearnHalfLifeSeconds : o.levelHalfLifeSeconds);
+    state[LEVEL] = level + levelRate * levelError;
+    state[SLOW_LEVEL] =
+      slowLevel +
+      (accepting
+        ? levelRate * (value - slowExpected)
+        : rate(o.slowHalfLifeSeconds) * clip(value - slowExpected));
+    const hours = stepSeconds / 3600;
+    // The profiles learn against the slow level: against the fast one, which follows the daily curve with an
+    // hour's lag, they would only ever see that lag and take weeks to learn the curve.
+    const seasonalError = clip(value - slowExpected);
+    learnSeasonal(seasons, dayLayout, dayHour, seasonalError, hours);
+    // The week only refines a day profile that has seen a week; before that it would learn the daily curve
+    // a second time, and count it twice on the same weekday a week later.
+    if (o.weekly && seasonalExposure(seasons, dayLayout, dayHour) >= dayLayout.memoryCycles) {
+      learnSeasonal(
+        seasons,
+        weekLayout,
+        weekHour,
+        clip(value - slowLevel - seasonalOffset(seasons, dayLayout, dayHour) - weekOffset),
+        hours,
+      );
+    }
+  }
+
+  if (!warm) return undefined;
+  const fast = bandEdges(expected, fastNoise.up, o.threshold).upper;
+  const fastLow = bandEdges(expected, fastNoise.down, o.threshold).lower;
+  // The long memory bounds the band only on the side the fast level has drifted to (see `ramp`).
+  const slowK = o.threshold * o.slowBandFactor;
+  const slow = drift >= o.threshold ? bandEdges(slowExpected, slowNoise.up, slowK).upper : Infinity;
+  const slowLow = drift <= -o.threshold ? bandEdges(slowExpected, slowNoise.down, slowK).lower : -Infinity;
+  return {
+    expected,
+    lower: o.direction === 'up' ? -Infinity : Math.max(fastLow, slowLow),
+    upper: o.direction === 'down' ? Infinity : Math.min(fast, slow),
+    score,
+  };
+}
+
+/**
+ * Learns the spread and the tail of the side the error fell on. Called for normal values and the first
+ * value of an anomaly episode: each burst counts once, however long it lasts, so an attack does not widen the band it
+ * is judged by.
+ */
+function learnNoise(
+  o: ResolvedBaselineOptions,
+  state: Float64Array,
+  e: { error: number; sigma: number; spread: number; warm: boolean; seen: number; stepSeconds: number },
+): void {
+  const absDeviation = state[ABS_DEVIATION] ?? 0;
+  const rate = Math.max(1 / (e.seen + 1), decay(e.stepSeconds, o.noiseHalfLifeSeconds));
+  const sample = e.warm ? Math.min(Math.abs(e.error), NOISE_CLIP * e.sigma) : Math.abs(e.error);
+  state[ABS_DEVIATION] = absDeviation + rate * (sample - absDeviation);
+  if (!e.warm || e.spread <= 0) return;
+  // Multiplicative quantile tracking: up by q·step when beyond the tail, down by (1-q)·step otherwise,
+  // which settles where a fraction 1-q of errors is beyond it.
+  const side = e.error >= 0 ? TAIL_UP : TAIL_DOWN;
+  const tail = state[side] ?? TAIL_NORMAL;
+  const step = decay(e.stepSeconds, o.noiseHalfLifeSeconds) * TAIL_STEP;
+  const beyond = Math.abs(e.error) / e.spread > tail;
+  state[side] = Math.max(TAIL_NORMAL, tail * Math.exp(step * (beyond ? TAIL_QUANTILE : TAIL_QUANTILE - 1)));
+}
+
+function directed(o: ResolvedBaselineOptions, z: number): number {
+  if (o.direction === 'up') return Math.max(z, 0);
+  if (o.direction === 'down') return Math.max(-z, 0);
+  return Math.abs(z);
+}
+
+/** Weight of a new value in an exponential memory with this half-life, after `stepSeconds`. */
+function decay(stepSeconds: number, halfLifeSeconds: number): number {
+  return 1 - Math.pow(2, -stepSeconds / halfLifeSeconds);
+}

@@ -1,0 +1,10 @@
+/** The baseline every detector scores against; see docs/baselines.md. */
+export { createBaseline, type Baseline, type Estimate } from './baseline';
+export {
+  baselineDefaults,
+  resolveBaselineOptions,
+  type BaselineDirection,
+  type BaselineOptions,
+  type ResolvedBaselineOptions,
+} from './options';
+export { trafficBaselineOptions } from './traffic';

@@ -1,0 +1,58 @@
+import { destinationKey } from '../keys';
+import type { EdgeSample } from '../mesh';
+import type { SeriesTable } from '../series-table';
+import type { Assessment, Caller, Destination } from '../types';
+import type { BaselineDetector } from './baseline-detector';
+import { callerKey, sumByDestination, topContributions } from './signals';
+
+/** The `signal` label of the denied rate. */
+export const DENIED_SIGNAL = 'denied_requests_per_second';
+
+/** What the unauthorized detector concludes from one poll. */
+export interface UnauthorizedResult {
+  assessments: Assessment[];
+  /** Denied rate of the top callers of each destination. */
+  callers: Array<{ destination: Destination; caller: Caller; rate: number }>;
+}
+
+/**
+ * Denied requests (401/403 by default) per destination against a seasonal baseline that knows
+ * small counts are noisy: a few denials in a quiet hour stay under the threshold, 50 a second
+ * where there were none do not. Each destination's top denied callers are named, and a caller
+ * never denied there before is marked new: a principal probing where it has no access.
+ */
+export class UnauthorizedDetector {
+  constructor(
+    private readonly baselines: BaselineDetector,
+    private readonly deniedEdges: SeriesTable<true>,
+    private readonly topCallers: number,
+  ) {}
+
+  /** Learns and scores one snapshot. */
+  observe(timeMs: number, samples: readonly EdgeSample[]): UnauthorizedResult {
+    const traffic = sumByDestination(samples, (s) => s.kind === 'requests');
+    const denied = sumByDestination(samples, (s) => s.kind === 'denied');
+    const callers: UnauthorizedResult['callers'] = [];
+    const values = [...traffic.values()].map(({ destination }) => {
+      const sums = denied.get(destinationKey(destination));
+      const top = topContributions(sums?.callers.values() ?? [], this.topCallers).map((c) => {
+        const edge = `${destinationKey(destination)}|${callerKey(c.caller)}`;
+        return { ...c, isNew: !this.deniedEdges.has(edge) };
+      });
+      for (const c of top) callers.push({ destination, caller: c.caller, rate: c.rate });
+      return { destination, value: sums?.total ?? 0, topCallers: top };
+    });
+    for (const sums of denied.values()) {
+      for (const c of sums.callers.values()) {
+        if (c.rate > 0)
+          this.deniedEdges.touch(
+            `${destinationKey(sums.destination)}|${callerKey(c.caller)}`,
+            timeMs,
+            () => true,
+          );
+      }
+    }
+    this.deniedEdges.evict(timeMs);
+    return { assessments: this.baselines.observe(timeMs, values), callers };
+  }
+}

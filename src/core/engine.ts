@@ -1,0 +1,182 @@
+import type { BaselineOptions } from './baseline';
+import { BaselineDetector } from './detectors/baseline-detector';
+import { ERROR_RATIO_SIGNAL, errorRatios } from './detectors/errors';
+import { NewCallerDetector } from './detectors/new-caller';
+import { assessPlaintext } from './detectors/plaintext';
+import { requestRates } from './detectors/signals';
+import { DENIED_SIGNAL, UnauthorizedDetector } from './detectors/unauthorized';
+import { FindingTracker, type FindingPolicy, type FindingTransition } from './findings';
+import type { MeshSnapshot } from './mesh';
+import { SeriesTable, type DropCounts } from './series-table';
+import type { Assessment, Caller, DetectorName, Destination, Finding } from './types';
+
+/** The signal name of the traffic detector. */
+export const REQUEST_RATE_SIGNAL = 'requests_per_second';
+
+/** Per-detector settings the engine needs (from the `detectors.*` configuration). */
+export interface DetectorSettings extends FindingPolicy {
+  enabled: boolean;
+}
+
+/** Everything that shapes detection; built from the configuration by the app layer. */
+export interface EngineOptions {
+  rateWindowSeconds: number;
+  /** Callers named per destination, in findings and per-caller gauges. */
+  topCallers: number;
+  /** Most destinations tracked per detector, and most edges tracked by the edge-keeping detectors. */
+  maxDestinations: number;
+  maxEdges: number;
+  /** Destinations and denied edges not seen this long are forgotten. */
+  evictAfterMs: number;
+  detectors: Record<Exclude<DetectorName, 'new_caller'>, DetectorSettings> & {
+    new_caller: DetectorSettings & { newForMs: number; forgetAfterMs: number; learningMs: number };
+  };
+  /** Baseline options per baseline-backed detector, without `threshold` (it comes from the settings). */
+  baselines: Record<'traffic' | 'errors' | 'unauthorized', Omit<BaselineOptions, 'threshold'>>;
+}
+
+/** One detector's assessments in one poll. */
+export interface Detection {
+  detector: DetectorName;
+  threshold: number;
+  assessments: Assessment[];
+}
+
+type CallerRate = { destination: Destination; caller: Caller; rate: number };
+
+/** What one observation produced. */
+export interface EngineResult {
+  detections: Detection[];
+  mtlsRatios: Array<{ destination: Destination; ratio: number }>;
+  plaintextCallers: CallerRate[];
+  unauthorizedCallers: CallerRate[];
+  newCallers: CallerRate[];
+  /** Findings that opened or closed (live observations only). */
+  transitions: FindingTransition[];
+}
+
+/** Detectors the poll must leave out because their labels are missing from the telemetry. */
+export type BlindSet = ReadonlySet<DetectorName>;
+
+/**
+ * The detection engine: all five detectors and the findings they open, as one pure state object.
+ * `observe` takes a snapshot of the mesh and a time inside it; history (warm start) and live
+ * polls go through the same call, history with `live` false so that it teaches baselines and
+ * the known edges without opening findings for incidents long over.
+ */
+export class DetectionEngine {
+  private readonly drops: DropCounts = { capacity: 0, evicted: 0 };
+  private readonly tracker = new FindingTracker();
+  private readonly traffic: BaselineDetector;
+  private readonly errors: BaselineDetector;
+  private readonly unauthorized: UnauthorizedDetector;
+  private readonly unauthorizedBaselines: BaselineDetector;
+  private readonly newCaller: NewCallerDetector;
+
+  constructor(private readonly options: EngineOptions) {
+    const d = options.detectors;
+    const table = <T>(capacity: number, evictAfterMs: number) =>
+      new SeriesTable<T>(capacity, evictAfterMs, this.drops);
+    const baselines = (name: 'traffic' | 'errors' | 'unauthorized', signal: string) =>
+      new BaselineDetector(
+        name,
+        signal,
+        { ...options.baselines[name], threshold: d[name].threshold },
+        table(options.maxDestinations, options.evictAfterMs),
+      );
+    this.traffic = baselines('traffic', REQUEST_RATE_SIGNAL);
+    this.errors = baselines('errors', ERROR_RATIO_SIGNAL);
+    this.unauthorizedBaselines = baselines('unauthorized', DENIED_SIGNAL);
+    this.unauthorized = new UnauthorizedDetector(
+      this.unauthorizedBaselines,
+      table(options.maxEdges, options.evictAfterMs),
+      options.topCallers,
+    );
+    this.newCaller = new NewCallerDetector(
+      {
+        threshold: d.new_caller.threshold,
+        rateWindowSeconds: options.rateWindowSeconds,
+        newForMs: d.new_caller.newForMs,
+        learningMs: d.new_caller.learningMs,
+        topCallers: options.topCallers,
+      },
+      table(options.maxEdges, d.new_caller.forgetAfterMs),
+    );
+  }
+
+  /** Learns from one snapshot and scores it; findings move only for live snapshots. */
+  observe(snapshot: MeshSnapshot, live: boolean, blind: BlindSet = new Set()): EngineResult {
+    const { timeMs, samples } = snapshot;
+    const d = this.options.detectors;
+    const on = (name: DetectorName): boolean => d[name].enabled && !blind.has(name);
+    const result: EngineResult = {
+      detections: [],
+      mtlsRatios: [],
+      plaintextCallers: [],
+      unauthorizedCallers: [],
+      newCallers: [],
+      transitions: [],
+    };
+    const detected = (detector: DetectorName, assessments: Assessment[]): void => {
+      result.detections.push({ detector, threshold: d[detector].threshold, assessments });
+    };
+
+    if (on('traffic')) detected('traffic', this.traffic.observe(timeMs, requestRates(samples)));
+    if (on('errors')) detected('errors', this.errors.observe(timeMs, errorRatios(samples)));
+    if (on('unauthorized')) {
+      const u = this.unauthorized.observe(timeMs, samples);
+      detected('unauthorized', u.assessments);
+      result.unauthorizedCallers = u.callers;
+    }
+    if (on('new_caller')) {
+      const n = this.newCaller.observe(timeMs, samples, live);
+      detected('new_caller', n.assessments);
+      result.newCallers = n.callers;
+    }
+    if (on('plaintext')) {
+      const p = assessPlaintext(samples, {
+        threshold: d.plaintext.threshold,
+        rateWindowSeconds: this.options.rateWindowSeconds,
+        topCallers: this.options.topCallers,
+      });
+      detected('plaintext', p.assessments);
+      result.mtlsRatios = p.mtlsRatios;
+      result.plaintextCallers = p.plaintextCallers;
+    }
+
+    if (live) {
+      for (const { detector, assessments } of result.detections) {
+        result.transitions.push(...this.tracker.update(detector, assessments, d[detector], timeMs));
+      }
+    }
+    return result;
+  }
+
+  /** Marks every open finding stale: the last poll failed. */
+  markStale(): void {
+    this.tracker.markStale();
+  }
+
+  /** Open findings. */
+  findings(): Finding[] {
+    return this.tracker.findings();
+  }
+
+  /** Series tracked per detector (destinations, or edges for new_caller). */
+  tracked(): Record<Exclude<DetectorName, 'plaintext'>, number> {
+    return {
+      traffic: this.traffic.tracked,
+      errors: this.errors.tracked,
+      unauthorized: this.unauthorizedBaselines.tracked,
+      new_caller: this.newCaller.tracked,
+    };
+  }
+
+  /** Series dropped since the last call, by reason. */
+  drainDrops(): DropCounts {
+    const out = { ...this.drops };
+    this.drops.capacity = 0;
+    this.drops.evicted = 0;
+    return out;
+  }
+}
