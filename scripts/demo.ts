@@ -14,7 +14,7 @@ import { createLogger } from '../src/adapters/logger';
 import { createPrometheusClient } from '../src/adapters/prometheus/client';
 import { startDaemon, type Daemon } from '../src/app/daemon';
 import { parseConfig } from '../src/config/load';
-import type { FindingJson } from '../src/app/poller';
+import type { FindingJson } from '../src/app/findings-document';
 import { loadScenario } from '../src/sim/load';
 import { startSimulator } from '../src/sim/server';
 import { packageVersion } from '../src/version';

@@ -3,14 +3,17 @@ import type { Logger } from '../adapters/logger';
 import { MeshwatchMetrics } from '../adapters/metrics/metrics';
 import { startHttpServer } from '../adapters/http/server';
 import { createScheduler } from '../adapters/scheduler';
+import { describeError } from './errors';
 import { Poller, type InstantQueryApi } from './poller';
+import { warmUp, type RangeQueryApi } from './warmup';
 
 /** What the daemon is built from; the Prometheus client is passed in so tests can wrap it. */
 export interface DaemonDeps {
   config: Config;
   logger: Logger;
-  prometheus: InstantQueryApi;
+  prometheus: InstantQueryApi & RangeQueryApi;
   version: string;
+  now?: () => number;
 }
 
 /** A running daemon. */
@@ -18,25 +21,35 @@ export interface Daemon {
   port: number;
   poller: Poller;
   metrics: MeshwatchMetrics;
+  /** Resolves when the warm-up is done (or was cut short by `stop`). */
+  warmedUp: Promise<void>;
   /** Graceful stop: unready, no new poll, bounded wait for the poll in flight, server closed. */
   stop(reason: string): Promise<void>;
 }
 
-/** Starts the HTTP server and the poll schedule. */
+/**
+ * Starts the HTTP server at once (live, not ready), rebuilds baselines from history, then polls
+ * on schedule. /readyz answers 503 until the warm-up is done and again once shutdown begins.
+ */
 export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
   const { config, logger } = deps;
+  const now = deps.now ?? Date.now;
   const metrics = new MeshwatchMetrics(deps.version);
-  const poller = new Poller({ config, prometheus: deps.prometheus, metrics, logger });
+  const poller = new Poller({ config, prometheus: deps.prometheus, metrics, logger, now });
   let stopping = false;
-  let abort = new AbortController();
-
-  // No history to warm up from yet: baselines come with the detection engine.
-  metrics.warmupComplete.set(1);
+  let warm = false;
+  let pollAbort = new AbortController();
+  const warmupAbort = new AbortController();
 
   const server = await startHttpServer(
     {
       registry: metrics.registry,
-      notReadyReason: () => (stopping ? 'shutting down' : undefined),
+      notReadyReason: () =>
+        stopping
+          ? 'shutting down'
+          : warm
+            ? undefined
+            : 'warming up: rebuilding baselines from Prometheus history',
       findings: () => poller.findingsDocument(),
     },
     config.server.host,
@@ -46,8 +59,8 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
   const scheduler = createScheduler({
     intervalMs: config.poll.intervalMs,
     poll: async (atMs) => {
-      abort = new AbortController();
-      await poller.poll(atMs, abort.signal);
+      pollAbort = new AbortController();
+      await poller.poll(atMs, pollAbort.signal);
     },
     onSkip: (slotMs) => {
       metrics.pollsSkippedTotal.inc();
@@ -57,7 +70,6 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
       );
     },
   });
-  scheduler.start();
   logger.info(
     {
       port: server.port,
@@ -68,15 +80,62 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
     'meshwatch started',
   );
 
+  const warmedUp = (async () => {
+    const endMs = now();
+    const blind =
+      config.warmup.lookbackMs === 0
+        ? new Set<never>()
+        : await poller.checkTelemetry(endMs, warmupAbort.signal).catch((err: unknown) => {
+            logger.warn(
+              { error: describeError(err) },
+              'could not check the telemetry labels before the warm-up; the first poll will',
+            );
+            return new Set<never>();
+          });
+    const report = await warmUp(
+      deps.prometheus,
+      poller,
+      {
+        lookbackMs: config.warmup.lookbackMs,
+        stepMs: config.warmup.stepMs,
+        maxSamplesPerQuery: config.warmup.maxSamplesPerQuery,
+        endMs,
+        blind,
+        retryDelayMs: Math.min(config.poll.intervalMs, 30_000),
+        signal: warmupAbort.signal,
+      },
+      logger,
+      now,
+    );
+    warm = true;
+    metrics.warmupComplete.set(1);
+    logger.info(
+      {
+        chunks: report.chunks,
+        stepsWithData: report.steps,
+        historyFrom: report.firstDataMs === undefined ? null : new Date(report.firstDataMs).toISOString(),
+        durationSeconds: report.durationMs / 1000,
+        tracked: poller.engine.tracked(),
+      },
+      'warm-up complete; polling',
+    );
+    if (!stopping) scheduler.start();
+  })().catch((err: unknown) => {
+    if (!warmupAbort.signal.aborted) logger.fatal({ error: describeError(err) }, 'warm-up failed');
+  });
+
   return {
     port: server.port,
     poller,
     metrics,
+    warmedUp,
     async stop(reason) {
       if (stopping) return;
       stopping = true;
       logger.info({ reason }, 'shutting down: unready, no new polls');
+      warmupAbort.abort(new Error('shutting down'));
       scheduler.stop();
+      await warmedUp;
       const inFlight = scheduler.inFlight();
       if (inFlight) {
         const finished = await Promise.race([
@@ -90,7 +149,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
             { timeoutSeconds: config.shutdown.timeoutMs / 1000 },
             'the poll in flight did not finish in time; aborting it',
           );
-          abort.abort();
+          pollAbort.abort();
           await inFlight;
         }
       }

@@ -1,18 +1,17 @@
 import type { Config } from '../config/types';
-import {
-  assessPlaintext,
-  PLAINTEXT_REQUIRED_LABELS,
-  type PlaintextResult,
-} from '../core/detectors/plaintext';
-import { FindingTracker, type FindingTransition } from '../core/findings';
-import type { Finding } from '../core/types';
+import { allRequiredLabels, blindDetectors } from '../core/detectors/requirements';
+import { DetectionEngine, type EngineResult } from '../core/engine';
+import type { FindingTransition } from '../core/findings';
+import type { MeshSnapshot } from '../core/mesh';
+import type { DetectorName, Finding } from '../core/types';
 import type { Logger } from '../adapters/logger';
 import type { MeshwatchMetrics } from '../adapters/metrics/metrics';
 import { decodeRequiredLabels, requiredLabelsQuery, type LabelPresence } from '../signals/labels';
 import { decodeMesh, meshQuery } from '../signals/mesh';
-import type { EdgeSample } from '../core/mesh';
 import type { InstantSample } from '../signals/types';
+import { engineOptions } from './engine-options';
 import { describeError } from './errors';
+import { findingsDocument, type FindingsDocument } from './findings-document';
 
 /** The part of the Prometheus client a poll needs. */
 export interface InstantQueryApi {
@@ -32,19 +31,20 @@ export interface PollerDeps {
   now?: () => number;
 }
 
-/** Names the callers' numbers per destination: enough to act on, bounded for the exporter. */
-const TOP_CALLERS = 10;
+const DETECTORS: readonly DetectorName[] = ['unauthorized', 'new_caller', 'plaintext', 'traffic', 'errors'];
+const REQUIRED = allRequiredLabels();
 
 /**
- * The poll use case: query Prometheus, decode the signals, run the detectors, update findings
- * and metrics. A poll never throws: a failure is counted, logged with its query and cause, and
- * leaves the last findings in place, marked stale.
+ * The poll use case: query Prometheus, decode the mesh, run the detection engine, update
+ * findings and metrics. A poll never throws: a failure is counted, logged with its query and
+ * cause, and leaves the last findings in place, marked stale.
  */
 export class Poller {
-  private readonly tracker = new FindingTracker();
+  readonly engine: DetectionEngine;
+  /** The mesh query, also replayed over history by the warm-up. */
+  readonly meshQuery: string;
+  readonly labelsQuery = requiredLabelsQuery(REQUIRED);
   private readonly now: () => number;
-  private readonly securityQuery: string;
-  private readonly labelsQuery = requiredLabelsQuery(PLAINTEXT_REQUIRED_LABELS);
   private missingLabels = new Set<string>();
   private lastAttemptMs: number | undefined;
   private lastSuccessMs: number | undefined;
@@ -52,30 +52,33 @@ export class Poller {
 
   constructor(private readonly deps: PollerDeps) {
     this.now = deps.now ?? Date.now;
-    this.securityQuery = meshQuery({
+    this.engine = new DetectionEngine(engineOptions(deps.config));
+    this.meshQuery = meshQuery({
       serverReporters: deps.config.telemetry.serverReporters,
       rateWindowMs: deps.config.poll.rateWindowMs,
-      denialCodes: ['401', '403'],
+      denialCodes: deps.config.detectors.unauthorized.denialCodes.map(String),
     });
-    deps.metrics.detectorThreshold.set({ detector: 'plaintext' }, deps.config.detectors.plaintext.threshold);
+    for (const detector of DETECTORS) {
+      deps.metrics.detectorThreshold.set({ detector }, deps.config.detectors[detector].threshold);
+      deps.metrics.findingsOpen.set({ detector }, 0);
+    }
+    for (const reason of ['capacity', 'evicted']) deps.metrics.seriesDropped.inc({ reason }, 0);
   }
 
   /** One poll evaluated at `atMs`. Resolves when done, whether it succeeded or not. */
   async poll(atMs: number, signal?: AbortSignal): Promise<void> {
     const { metrics, logger } = this.deps;
-    const started = this.now();
-    this.lastAttemptMs = started;
+    this.lastAttemptMs = this.now();
     metrics.pollsTotal.inc();
     const endTimer = metrics.pollDuration.startTimer();
     try {
-      const [security, labels] = await Promise.all([
-        this.query(this.securityQuery, atMs, signal),
+      const [mesh, labels] = await Promise.all([
+        this.query(this.meshQuery, atMs, signal),
         this.query(this.labelsQuery, atMs, signal),
       ]);
-      const presence = decodeRequiredLabels(PLAINTEXT_REQUIRED_LABELS, labels);
-      this.reportLabels(presence);
-      const plaintextBlind = presence.some((p) => !p.present && p.metric === 'istio_requests_total');
-      const plaintext = plaintextBlind ? this.blind() : this.detectPlaintext(decodeMesh(security), atMs);
+      const blind = this.checkLabels(labels);
+      const result = this.engine.observe({ timeMs: atMs, samples: decodeMesh(mesh) }, true, blind);
+      this.publish(result);
 
       metrics.prometheusUp.set(1);
       metrics.lastPollSuccess.set(this.now() / 1000);
@@ -85,10 +88,10 @@ export class Poller {
       logger.debug(
         {
           evaluatedAt: new Date(atMs).toISOString(),
-          durationSeconds: round(seconds),
-          series: security.length,
-          findings: this.tracker.findings().length,
-          plaintextDestinations: plaintext?.assessments.length,
+          durationSeconds: Math.round(seconds * 1000) / 1000,
+          series: mesh.length,
+          findings: this.engine.findings().length,
+          blind: [...blind],
         },
         'poll done',
       );
@@ -96,7 +99,7 @@ export class Poller {
       endTimer();
       metrics.pollFailuresTotal.inc();
       metrics.prometheusUp.set(0);
-      this.tracker.markStale();
+      this.engine.markStale();
       const described = describeError(err);
       this.lastError = described.message;
       logger.error(
@@ -106,21 +109,25 @@ export class Poller {
     }
   }
 
-  /** The body of /api/v1/findings. */
-  findingsDocument(): FindingsDocument {
-    const findings = this.tracker.findings();
-    return {
-      status: this.lastAttemptMs === undefined ? 'pending' : this.lastError === undefined ? 'ok' : 'stale',
-      last_poll: iso(this.lastAttemptMs),
-      last_success: iso(this.lastSuccessMs),
-      error: this.lastError ?? null,
-      findings: findings.map(toJson),
-    };
+  /** Feeds one step of history to the engine (warm start): the same code as a live poll, without findings. */
+  learn(snapshot: MeshSnapshot, blind: ReadonlySet<DetectorName>): void {
+    this.engine.observe(snapshot, false, blind);
+    this.publishState();
   }
 
-  /** Open findings, for tests and the demo. */
+  /** Checks the telemetry's labels once (for the warm-up) and returns the detectors that are blind. */
+  async checkTelemetry(atMs: number, signal?: AbortSignal): Promise<Set<DetectorName>> {
+    return this.checkLabels(await this.query(this.labelsQuery, atMs, signal));
+  }
+
+  /** The body of /api/v1/findings. */
+  findingsDocument(): FindingsDocument {
+    return findingsDocument(this.engine.findings(), this.lastAttemptMs, this.lastSuccessMs, this.lastError);
+  }
+
+  /** Open findings. */
   findings(): Finding[] {
-    return this.tracker.findings();
+    return this.engine.findings();
   }
 
   private async query(
@@ -139,115 +146,60 @@ export class Poller {
     return result.data;
   }
 
-  private detectPlaintext(samples: EdgeSample[], atMs: number): PlaintextResult {
-    const { config, metrics, logger } = this.deps;
-    const settings = config.detectors.plaintext;
-    const result = assessPlaintext(samples, {
-      threshold: settings.threshold,
-      rateWindowSeconds: config.poll.rateWindowMs / 1000,
-      topCallers: TOP_CALLERS,
-    });
-    const transitions = this.tracker.update('plaintext', result.assessments, settings, atMs);
-    metrics.publishAssessments([
-      { detector: 'plaintext', threshold: settings.threshold, assessments: result.assessments },
-    ]);
+  private publish(result: EngineResult): void {
+    const { metrics, logger } = this.deps;
+    metrics.publishAssessments(result.detections);
     metrics.publishPlaintext(result.mtlsRatios, result.plaintextCallers);
-    metrics.findingsOpen.set(
-      { detector: 'plaintext' },
-      this.tracker.findings().filter((f) => f.detector === 'plaintext').length,
-    );
-    for (const t of transitions) logTransition(logger, t);
-    return result;
+    metrics.publishCallers(metrics.unauthorizedRate, result.unauthorizedCallers);
+    metrics.publishCallers(metrics.newCallerRate, result.newCallers);
+    const open = this.engine.findings();
+    for (const detector of DETECTORS) {
+      metrics.findingsOpen.set({ detector }, open.filter((f) => f.detector === detector).length);
+    }
+    this.publishState();
+    for (const t of result.transitions) logTransition(logger, t);
   }
 
-  /** Without its labels the detector says nothing at all, rather than "no plaintext". */
-  private blind(): undefined {
-    const threshold = this.deps.config.detectors.plaintext.threshold;
-    this.deps.metrics.publishAssessments([{ detector: 'plaintext', threshold, assessments: [] }]);
-    this.deps.metrics.publishPlaintext([], []);
-    return undefined;
+  private publishState(): void {
+    const { metrics } = this.deps;
+    for (const [detector, count] of Object.entries(this.engine.tracked())) {
+      metrics.trackedSeries.set({ detector }, count);
+    }
+    const drops = this.engine.drainDrops();
+    for (const [reason, count] of Object.entries(drops)) {
+      if (count > 0) metrics.seriesDropped.inc({ reason }, count);
+    }
   }
 
-  private reportLabels(presence: LabelPresence[]): void {
+  /** Publishes label presence, warns on each change, and returns the detectors that cannot work. */
+  private checkLabels(samples: InstantSample[]): Set<DetectorName> {
+    const presence = decodeRequiredLabels(REQUIRED, samples);
     this.deps.metrics.publishLabelPresence(presence);
     const missing = new Set(presence.filter((p) => !p.present).map((p) => `${p.metric}/${p.label}`));
-    for (const p of presence) {
-      const key = `${p.metric}/${p.label}`;
-      if (!p.present && !this.missingLabels.has(key)) {
-        this.deps.logger.warn(
-          { metric: p.metric, label: p.label, reason: p.reason },
-          p.reason === 'metric_absent'
-            ? `no ${p.metric} series in Prometheus: is Istio telemetry scraped? The plaintext detector cannot see anything`
-            : `Istio telemetry lacks the label ${p.label} on ${p.metric} (stripped by the mesh's telemetry settings?): the plaintext detector cannot tell plaintext from mTLS and reports nothing`,
-        );
-      } else if (p.present && this.missingLabels.has(key)) {
-        this.deps.logger.info(
-          { metric: p.metric, label: p.label },
-          `the label ${p.label} on ${p.metric} is back`,
-        );
-      }
-    }
+    const blind = blindDetectors(missing);
+    for (const p of presence) this.reportChange(p);
     this.missingLabels = missing;
+    return blind;
   }
-}
 
-/** The JSON document of /api/v1/findings. */
-export interface FindingsDocument {
-  /** `pending` before the first poll, `stale` when the last poll failed. */
-  status: 'pending' | 'ok' | 'stale';
-  last_poll: string | null;
-  last_success: string | null;
-  error: string | null;
-  findings: FindingJson[];
-}
-
-/** One finding as served by the API (snake_case, RFC 3339 times). */
-export interface FindingJson {
-  id: string;
-  detector: string;
-  destination_namespace: string;
-  destination_workload: string;
-  signal: string;
-  observed: number;
-  expected: number;
-  lower: number;
-  upper: number;
-  score: number;
-  threshold: number;
-  top_callers: Array<{
-    source_principal: string;
-    source_workload_namespace: string;
-    source_workload: string;
-    rate: number;
-  }>;
-  first_seen: string;
-  last_seen: string;
-  stale: boolean;
-}
-
-function toJson(f: Finding): FindingJson {
-  return {
-    id: f.id,
-    detector: f.detector,
-    destination_namespace: f.destination.namespace,
-    destination_workload: f.destination.workload,
-    signal: f.signal,
-    observed: f.observed,
-    expected: f.expected,
-    lower: f.lower,
-    upper: f.upper,
-    score: f.score,
-    threshold: f.threshold,
-    top_callers: f.topCallers.map((c) => ({
-      source_principal: c.caller.principal,
-      source_workload_namespace: c.caller.namespace,
-      source_workload: c.caller.workload,
-      rate: c.rate,
-    })),
-    first_seen: new Date(f.firstSeenMs).toISOString(),
-    last_seen: new Date(f.lastSeenMs).toISOString(),
-    stale: f.stale,
-  };
+  private reportChange(p: LabelPresence): void {
+    const key = `${p.metric}/${p.label}`;
+    if (!p.present && !this.missingLabels.has(key)) {
+      const blind = [...blindDetectors(new Set([key]))];
+      const detectors = blind.join(', ');
+      this.deps.logger.warn(
+        { metric: p.metric, label: p.label, reason: p.reason, blindDetectors: blind },
+        p.reason === 'metric_absent'
+          ? `no ${p.metric} series in Prometheus: is Istio telemetry scraped? Detectors that report nothing until it is: ${detectors}`
+          : `Istio telemetry lacks the label ${p.label} on ${p.metric} (stripped by the mesh's telemetry settings?): detectors that report nothing until it is back: ${detectors}`,
+      );
+    } else if (p.present && this.missingLabels.has(key)) {
+      this.deps.logger.info(
+        { metric: p.metric, label: p.label },
+        `the label ${p.label} on ${p.metric} is back`,
+      );
+    }
+  }
 }
 
 function logTransition(logger: Logger, t: FindingTransition): void {
@@ -256,13 +208,13 @@ function logTransition(logger: Logger, t: FindingTransition): void {
     detector: f.detector,
     destination: `${f.destination.namespace}/${f.destination.workload}`,
     observed: f.observed,
+    expected: f.expected,
     score: f.score,
     threshold: f.threshold,
-    topCallers: f.topCallers.map((c) => `${c.caller.namespace}/${c.caller.workload}`),
+    topCallers: f.topCallers.map((c) =>
+      c.caller.principal !== 'unknown' ? c.caller.principal : `${c.caller.namespace}/${c.caller.workload}`,
+    ),
   };
   if (t.kind === 'opened') logger.warn(fields, 'finding opened');
   else logger.info(fields, 'finding closed');
 }
-
-const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
-const round = (x: number): number => Math.round(x * 1000) / 1000;

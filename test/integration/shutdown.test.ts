@@ -16,6 +16,7 @@ describe('shutdown on SIGTERM', () => {
   it('turns unready, gives the poll in flight a bounded time, closes the server and exits 0', async () => {
     const mw = await startMeshwatch({
       prometheus: { url: stub.url, timeout: '20s' },
+      warmup: { lookback: '0s' },
       poll: { interval: '30s' },
       shutdown: { timeout: '2s' },
       log: { level: 'debug' },
@@ -57,6 +58,7 @@ describe('shutdown on SIGTERM', () => {
     });
     const mw = await startMeshwatch({
       prometheus: { url: stub.url },
+      warmup: { lookback: '0s' },
       poll: { interval: '30s' },
       shutdown: { timeout: '5s' },
     });

@@ -86,6 +86,27 @@ export class MeshwatchMetrics {
     'Plaintext requests and TCP connections per second, by caller (top callers only).',
     [...DEST, 'source_workload_namespace', 'source_workload'],
   );
+  readonly unauthorizedRate = this.gauge(
+    'meshwatch_unauthorized_requests_per_second',
+    'Denied requests per second by caller (top callers of each destination only).',
+    [...DEST, 'source_principal'],
+  );
+  readonly newCallerRate = this.gauge(
+    'meshwatch_new_caller_requests_per_second',
+    'Requests per second of a caller new to the destination, while the edge counts as new.',
+    [...DEST, 'source_principal'],
+  );
+  readonly trackedSeries = this.gauge(
+    'meshwatch_tracked_series',
+    'Series (destinations, or edges for new_caller) whose state is kept, by detector.',
+    ['detector'],
+  );
+  readonly seriesDropped = new Counter({
+    name: 'meshwatch_series_dropped_total',
+    help: 'Series no longer or never tracked: over the capacity limit, or evicted after not being seen.',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly mtlsRatio = this.gauge(
     'meshwatch_mtls_ratio',
     "Share of a destination's requests and connections over mTLS, 0..1.",
@@ -150,6 +171,18 @@ export class MeshwatchMetrics {
         },
         rate,
       );
+    }
+  }
+
+  /** Replaces a per-caller gauge's series with this poll's callers. */
+  publishCallers(
+    gauge: Gauge<string>,
+    callers: ReadonlyArray<{ destination: Destination; caller: Caller; rate: number }>,
+  ): void {
+    gauge.reset();
+    for (const { destination, caller, rate } of callers) {
+      // Callers without an identity share source_principal="unknown": their rates add up.
+      gauge.inc({ ...destLabels(destination), source_principal: caller.principal }, rate);
     }
   }
 

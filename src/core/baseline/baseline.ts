@@ -224,9 +224,9 @@ function observe(
 }
 
 /**
- * Learns the spread and the tail of the side the error fell on. Called for normal values and the first
- * value of an anomaly episode: each burst counts once, however long it lasts, so an attack does not widen the band it
- * is judged by.
+ * Learns the spread and the tail of the side the error fell on. Called for normal values and for the
+ * first value of an anomaly episode: each burst counts once, however long it lasts, so an attack does not
+ * widen the band it is judged by.
  */
 function learnNoise(
   o: ResolvedBaselineOptions,

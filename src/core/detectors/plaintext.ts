@@ -1,4 +1,4 @@
-import type { Assessment, Caller, CallerContribution, Destination, RequiredLabel } from '../types';
+import type { Assessment, Caller, CallerContribution, Destination } from '../types';
 import { destinationKey } from '../keys';
 import type { EdgeSample } from '../mesh';
 
@@ -19,24 +19,6 @@ export interface PlaintextResult {
   /** Plaintext rate per caller, top callers of each destination only. */
   plaintextCallers: Array<{ destination: Destination; caller: Caller; rate: number }>;
 }
-
-/**
- * Without `reporter` the server side cannot be told from the client side, and without
- * `connection_security_policy` plaintext cannot be told from mTLS: the detector then has nothing
- * to say, and must say so rather than report "no plaintext".
- */
-export const PLAINTEXT_REQUIRED_LABELS: readonly RequiredLabel[] = [
-  ...['reporter', 'connection_security_policy', 'destination_workload', 'source_workload'].map((label) => ({
-    metric: 'istio_requests_total',
-    label,
-    metricOptional: false,
-  })),
-  ...['reporter', 'connection_security_policy'].map((label) => ({
-    metric: 'istio_tcp_connections_opened_total',
-    label,
-    metricOptional: true,
-  })),
-];
 
 /** Name of the signal in the `signal` label. */
 export const PLAINTEXT_SIGNAL = 'plaintext_requests_per_second';

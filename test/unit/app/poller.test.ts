@@ -12,7 +12,14 @@ const config = parseConfig('', {}, {}, 'test.yml');
 /** Answers the two queries of a poll from fixed data, or fails, like a Prometheus would. */
 class FakePrometheus implements InstantQueryApi {
   security: InstantSample[] = [];
-  labels: string[] = ['reporter', 'connection_security_policy', 'destination_workload', 'source_workload'];
+  labels: string[] = [
+    'reporter',
+    'connection_security_policy',
+    'destination_workload',
+    'source_workload',
+    'source_principal',
+    'response_code',
+  ];
   failure: Error | undefined;
   warnings: string[] = [];
   async query(promql: string): Promise<{ data: InstantSample[]; warnings: string[] }> {
@@ -98,13 +105,20 @@ describe('a poll', () => {
       ['payments', 1],
     ]);
     expect(
-      samplesOf(text, 'meshwatch_anomaly_score').map((s) => [s.labels.destination_workload, s.value]),
+      samplesOf(text, 'meshwatch_anomaly_score', { detector: 'plaintext' }).map((s) => [
+        s.labels.destination_workload,
+        s.value,
+      ]),
     ).toEqual([
       ['cart', 120],
       ['payments', 0],
     ]);
-    expect(samplesOf(text, 'meshwatch_detector_threshold')).toEqual([
-      { name: 'meshwatch_detector_threshold', labels: { detector: 'plaintext' }, value: 1 },
+    expect(samplesOf(text, 'meshwatch_detector_threshold').map((s) => [s.labels.detector, s.value])).toEqual([
+      ['unauthorized', 5],
+      ['new_caller', 1],
+      ['plaintext', 1],
+      ['traffic', 4],
+      ['errors', 4],
     ]);
     expect(samplesOf(text, 'meshwatch_prometheus_up')[0]?.value).toBe(1);
     const doc = poller.findingsDocument();
@@ -155,7 +169,13 @@ describe('a poll', () => {
 
   it('says loudly that it is blind when the mesh strips connection_security_policy, and claims nothing', async () => {
     const { prometheus, metrics, poller, lines, now } = setup();
-    prometheus.labels = ['reporter', 'destination_workload', 'source_workload'];
+    prometheus.labels = [
+      'reporter',
+      'destination_workload',
+      'source_workload',
+      'source_principal',
+      'response_code',
+    ];
     prometheus.security = [edge('shop/frontend', 'shop/cart', '', 3)];
     await poller.poll(now());
     const text = await metrics.registry.metrics();
@@ -171,12 +191,14 @@ describe('a poll', () => {
         label: 'reporter',
       })[0]?.value,
     ).toBe(1);
-    expect(samplesOf(text, 'meshwatch_anomaly_score')).toEqual([]);
+    expect(samplesOf(text, 'meshwatch_anomaly_score', { detector: 'plaintext' })).toEqual([]);
     expect(samplesOf(text, 'meshwatch_mtls_ratio')).toEqual([]);
+    // The detectors that do not need the label go on.
+    expect(samplesOf(text, 'meshwatch_anomaly_score', { detector: 'new_caller' }).length).toBe(1);
     expect(lines.filter((l) => l.level === 'warn').map((l) => [l.label, l.msg])).toEqual([
       [
         'connection_security_policy',
-        "Istio telemetry lacks the label connection_security_policy on istio_requests_total (stripped by the mesh's telemetry settings?): the plaintext detector cannot tell plaintext from mTLS and reports nothing",
+        "Istio telemetry lacks the label connection_security_policy on istio_requests_total (stripped by the mesh's telemetry settings?): detectors that report nothing until it is back: plaintext",
       ],
     ]);
     // The warning is for the change, not repeated every poll.

@@ -1,6 +1,7 @@
 import { decodeMesh, meshQuery } from '../../../src/signals/mesh';
 import { decodeRequiredLabels, requiredLabelsQuery } from '../../../src/signals/labels';
-import { PLAINTEXT_REQUIRED_LABELS } from '../../../src/core/detectors/plaintext';
+import { REQUIRED_LABELS } from '../../../src/core/detectors/requirements';
+const PLAINTEXT_REQUIRED_LABELS = REQUIRED_LABELS.plaintext;
 
 describe('the mesh signal', () => {
   const by =
@@ -116,8 +117,8 @@ describe('the required labels check', () => {
     ]);
     expect(presence.map((p) => [p.metric, p.label, p.present, p.reason])).toEqual([
       ['istio_requests_total', 'reporter', true, undefined],
-      ['istio_requests_total', 'connection_security_policy', false, 'label_absent'],
       ['istio_requests_total', 'destination_workload', true, undefined],
+      ['istio_requests_total', 'connection_security_policy', false, 'label_absent'],
       ['istio_requests_total', 'source_workload', true, undefined],
       ['istio_tcp_connections_opened_total', 'reporter', true, undefined],
       ['istio_tcp_connections_opened_total', 'connection_security_policy', true, undefined],

@@ -1,0 +1,31 @@
+import type { Config } from '../config/types';
+import { trafficBaselineOptions } from '../core/baseline';
+import type { EngineOptions } from '../core/engine';
+
+// A denial level that stays high for six hours becomes the new normal: long enough that an
+// attack is paged and looked at, short enough that a policy change does not alarm for days.
+const UNAUTHORIZED_ACCEPT_SHIFT_SECONDS = 6 * 3600;
+
+/** The detection engine's options from the configuration: the one place they are derived. */
+export function engineOptions(config: Config): EngineOptions {
+  const rateWindowSeconds = config.poll.rateWindowMs / 1000;
+  const { threshold: _threshold, ...traffic } = trafficBaselineOptions;
+  return {
+    rateWindowSeconds,
+    topCallers: config.limits.topCallers,
+    maxDestinations: config.limits.maxDestinations,
+    maxEdges: config.limits.maxEdges,
+    evictAfterMs: config.limits.evictAfterMs,
+    detectors: config.detectors,
+    baselines: {
+      traffic: { ...traffic, countWindowSeconds: rateWindowSeconds },
+      // The 5xx ratio's count noise depends on the requests behind it; the detector gives it per value.
+      errors: { direction: 'up' },
+      unauthorized: {
+        direction: 'up',
+        countWindowSeconds: rateWindowSeconds,
+        acceptShiftAfterSeconds: UNAUTHORIZED_ACCEPT_SHIFT_SECONDS,
+      },
+    },
+  };
+}

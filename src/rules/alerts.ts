@@ -1,0 +1,229 @@
+import { NEW_CALLER_SIGNAL } from '../core/detectors/new-caller';
+import { PLAINTEXT_SIGNAL } from '../core/detectors/plaintext';
+import { DENIED_SIGNAL } from '../core/detectors/unauthorized';
+import { ERROR_RATIO_SIGNAL } from '../core/detectors/errors';
+import { REQUEST_RATE_SIGNAL } from '../core/engine';
+import type { DetectorName } from '../core/types';
+import { DESTINATION, SCORE, signalGauge, threshold, topCallers } from './templates';
+import type { AlertRule, RuleGroup } from './types';
+
+/** What the generated rules depend on outside meshwatch itself. */
+export interface AlertRuleOptions {
+  /** Base URL of docs/runbooks in the repository; each alert links `<base>/<alert>.md`. */
+  runbookBaseUrl: string;
+  /** The Prometheus `job` label of meshwatch's scrape target (MeshwatchDown looks for it). */
+  job: string;
+}
+
+/** The options the committed rules are generated with. */
+export const DEFAULT_ALERT_RULE_OPTIONS: AlertRuleOptions = {
+  runbookBaseUrl: 'https://github.com/meshwatch/meshwatch/blob/main/docs/runbooks',
+  job: 'meshwatch',
+};
+
+/** Only this alert pages; every other alert is a `warning` for the chat/ticket receiver. */
+export const PAGE_SEVERITY = 'critical';
+/** Severity of every alert that does not page. */
+export const WARNING_SEVERITY = 'warning';
+
+interface DetectorAlert {
+  alert: string;
+  detector: DetectorName;
+  severity: string;
+  for: string;
+  summary: string;
+  description: string;
+}
+
+const observed = (signal: string, format: 'rate' | 'ratio' = 'rate'): string =>
+  signalGauge('observed', signal, format);
+const expected = (signal: string, format: 'rate' | 'ratio' = 'rate'): string =>
+  signalGauge('expected', signal, format);
+const band = (signal: string, format: 'rate' | 'ratio' = 'rate'): string =>
+  `${signalGauge('lower', signal, format)} to ${signalGauge('upper', signal, format)}`;
+const scored = (detector: DetectorName): string => `score ${SCORE}, threshold ${threshold(detector)}`;
+
+/*
+ * The `for:` of each detector alert. meshwatch_anomaly_score carries no hysteresis (it is each
+ * poll's judgement, polls every 30s by default), so `for:` is what keeps a one-poll blip quiet.
+ * - unauthorized 1m: the page. Three consecutive polls over the threshold (one more than the
+ *   daemon's open_after_polls 2), so a single burst of 403s from a bad rollout does not wake
+ *   anyone, while a real spike pages about two minutes after it starts (rate window + 1m).
+ * - new_caller 1m: a new edge's requests stay in the score for the whole rate window (2m), so
+ *   even one request from a new caller outlasts 1m and is reported; shorter glitches are not.
+ * - plaintext 5m: plaintext traffic is a standing misconfiguration (a caller without a sidecar,
+ *   a PERMISSIVE PeerAuthentication), not a burst; 5m skips pods that talk before their sidecar
+ *   is ready and still reports every lasting case the same day.
+ * - traffic 10m: request rates swing with deploys, autoscaling and client retries; a drop or
+ *   surge that matters lasts longer than a rollout. It is a warning, so waiting costs little.
+ * - errors 5m: a 5xx burst shorter than that is usually a rollout's restarts, and the daemon
+ *   already needs 3 polls to open a finding.
+ */
+const DETECTOR_ALERTS: readonly DetectorAlert[] = [
+  {
+    alert: 'MeshUnauthorizedAccessSpike',
+    detector: 'unauthorized',
+    severity: PAGE_SEVERITY,
+    for: '1m',
+    summary: 'A workload is receiving a spike of requests denied by authorization (401/403).',
+    description:
+      `${DESTINATION} is denying ${observed(DENIED_SIGNAL)} requests/s (401/403) against a baseline of ` +
+      `${expected(DENIED_SIGNAL)}/s (normal band ${band(DENIED_SIGNAL)}/s); ${scored('unauthorized')}. ` +
+      `Top denied callers: ${topCallers('meshwatch_unauthorized_requests_per_second', '{{ $c.Labels.source_principal }}')}.`,
+  },
+  {
+    alert: 'MeshNewCaller',
+    detector: 'new_caller',
+    severity: WARNING_SEVERITY,
+    for: '1m',
+    summary: 'A caller that was never seen before is calling a workload.',
+    description:
+      `${DESTINATION} receives ${observed(NEW_CALLER_SIGNAL)} requests/s from callers it had not seen in ` +
+      `the learning window (before: ${expected(NEW_CALLER_SIGNAL)}/s); ${scored('new_caller')}. ` +
+      `New callers: ${topCallers('meshwatch_new_caller_requests_per_second', '{{ $c.Labels.source_principal }}')}.`,
+  },
+  {
+    alert: 'MeshPlaintextTraffic',
+    detector: 'plaintext',
+    severity: WARNING_SEVERITY,
+    for: '5m',
+    summary: 'A workload receives traffic without mutual TLS.',
+    description:
+      `${DESTINATION} receives ${observed(PLAINTEXT_SIGNAL)} plaintext requests or connections/s ` +
+      `(expected ${expected(PLAINTEXT_SIGNAL)}/s); ${scored('plaintext')}. Plaintext callers: ` +
+      topCallers(
+        'meshwatch_plaintext_requests_per_second',
+        '{{ $c.Labels.source_workload_namespace }}/{{ $c.Labels.source_workload }}',
+      ) +
+      '.',
+  },
+  {
+    alert: 'MeshTrafficAnomaly',
+    detector: 'traffic',
+    severity: WARNING_SEVERITY,
+    for: '10m',
+    summary: "A workload's request rate is outside its usual band.",
+    description:
+      `${DESTINATION} receives ${observed(REQUEST_RATE_SIGNAL)} requests/s against a baseline of ` +
+      `${expected(REQUEST_RATE_SIGNAL)}/s (normal band ${band(REQUEST_RATE_SIGNAL)}/s); ${scored('traffic')}.`,
+  },
+  {
+    alert: 'MeshErrorRateAnomaly',
+    detector: 'errors',
+    severity: WARNING_SEVERITY,
+    for: '5m',
+    summary: "A workload's share of 5xx responses is above its usual band.",
+    description:
+      `${observed(ERROR_RATIO_SIGNAL, 'ratio')} of the requests to ${DESTINATION} end in 5xx against a ` +
+      `baseline of ${expected(ERROR_RATIO_SIGNAL, 'ratio')} (normal up to ` +
+      `${signalGauge('upper', ERROR_RATIO_SIGNAL, 'ratio')}); ${scored('errors')}.`,
+  },
+];
+
+/**
+ * Compares each destination's score with its detector's threshold from the same meshwatch
+ * (matching on every label but the destination's, so job and instance pair up): the threshold
+ * lives in the daemon's config only, and the alert's value is the score.
+ */
+export function scoreOverThreshold(detector: DetectorName): string {
+  return [
+    `meshwatch_anomaly_score{detector="${detector}"}`,
+    '  >= ignoring(destination_namespace, destination_workload) group_left()',
+    `meshwatch_detector_threshold{detector="${detector}"}`,
+  ].join('\n');
+}
+
+/** The alerts on meshwatch's findings, one per detector. */
+export function detectorAlertRules(options: AlertRuleOptions): AlertRule[] {
+  return DETECTOR_ALERTS.map((a) => ({
+    alert: a.alert,
+    expr: scoreOverThreshold(a.detector),
+    for: a.for,
+    labels: { severity: a.severity },
+    annotations: {
+      summary: a.summary,
+      description: a.description,
+      runbook_url: runbookUrl(options, a.alert),
+    },
+  }));
+}
+
+/**
+ * The alerts on meshwatch itself: a watcher that is down, blind or stale must say so, or a quiet
+ * mesh and a broken meshwatch look the same. They are warnings, not pages: the promise is a page
+ * on an unauthorized-access spike only.
+ */
+export function healthAlertRules(options: AlertRuleOptions): AlertRule[] {
+  const rule = (alert: string, expr: string, forDuration: string, summary: string, description: string) => ({
+    alert,
+    expr,
+    for: forDuration,
+    labels: { severity: WARNING_SEVERITY },
+    annotations: { summary, description, runbook_url: runbookUrl(options, alert) },
+  });
+  return [
+    // `absent(... == 1)` also fires when the target is gone altogether (no ServiceMonitor, a
+    // renamed job), which `up == 0` alone would miss. 5m rides over a rolling restart.
+    rule(
+      'MeshwatchDown',
+      `absent(up{job="${options.job}"} == 1)`,
+      '5m',
+      'meshwatch is down or not scraped: no mesh alert can fire.',
+      `No target of job ${options.job} has been up for 5 minutes, so Prometheus has no meshwatch findings ` +
+        'and the mesh alerts (MeshUnauthorizedAccessSpike included) cannot fire.',
+    ),
+    // Until the warm-up is done the gauge is 0 without a poll having failed; MeshwatchStale
+    // covers a warm-up that never ends. 5m = 10 polls: longer than a Prometheus restart.
+    rule(
+      'MeshwatchPrometheusUnreachable',
+      'meshwatch_prometheus_up == 0\n  and on(job, instance)\nmeshwatch_warmup_complete == 1',
+      '5m',
+      'meshwatch cannot query Prometheus: its findings are stale.',
+      'meshwatch {{ $labels.instance }} has failed to query Prometheus for 5 minutes; its findings are ' +
+        'stale and no mesh alert can start or end until it reaches Prometheus again.',
+    ),
+    // Counts from the last good poll, or from the process start if there was none yet (the
+    // gauge is 0 then), so a warm-up that hangs and a scheduler that stops are caught too.
+    rule(
+      'MeshwatchStale',
+      [
+        'time() - (',
+        '    meshwatch_last_poll_success_timestamp_seconds > 0',
+        '  or',
+        '    process_start_time_seconds and on(job, instance) meshwatch_last_poll_success_timestamp_seconds == 0',
+        ') > 600',
+      ].join('\n'),
+      '5m',
+      'meshwatch has not completed a poll for 15 minutes.',
+      'meshwatch {{ $labels.instance }} last completed a poll {{ $value | humanizeDuration }} ago ' +
+        '(or started that long ago and has not completed one): its findings and scores are out of date.',
+    ),
+    // 10m: a label is only reported missing when no series at all carries it, which a mesh
+    // with traffic does not do by chance; the wait covers a telemetry config being rolled out.
+    rule(
+      'MeshwatchTelemetryLabelsMissing',
+      'meshwatch_required_labels_present == 0',
+      '10m',
+      'Istio telemetry lacks a label meshwatch needs: some detectors are blind.',
+      'No {{ $labels.metric }} series in Prometheus has the label {{ $labels.label }} (or there is no ' +
+        '{{ $labels.metric }} at all), so the detectors that need it report nothing, even during an attack.',
+    ),
+  ];
+}
+
+/** The rule groups meshwatch ships: findings first, then meshwatch's own health. */
+export function meshwatchRuleGroups(options: AlertRuleOptions = DEFAULT_ALERT_RULE_OPTIONS): RuleGroup[] {
+  return [
+    { name: 'meshwatch.mesh', rules: detectorAlertRules(options) },
+    { name: 'meshwatch.health', rules: healthAlertRules(options) },
+  ];
+}
+
+/** Every alert's name, in the order of the rule file. */
+export function alertNames(): string[] {
+  return meshwatchRuleGroups().flatMap((g) => g.rules.map((r) => r.alert));
+}
+
+function runbookUrl(options: AlertRuleOptions, alert: string): string {
+  return `${options.runbookBaseUrl.replace(/\/+$/, '')}/${alert}.md`;
+}
