@@ -84,3 +84,17 @@ export class ScenarioError extends MeshwatchError {
 export class UsageError extends MeshwatchError {
   readonly code = 'MW_ERR_USAGE';
 }
+
+/** Alertmanager refused or did not answer a direct push of findings (`alertmanager.url`). */
+export class AlertmanagerPushError extends MeshwatchError {
+  readonly code = 'MW_ERR_ALERTMANAGER_PUSH';
+  readonly url: string;
+  /** HTTP status, or undefined when no answer came (connection refused, timeout). */
+  readonly status: number | undefined;
+
+  constructor(message: string, details: { url: string; status?: number }, options?: { cause?: unknown }) {
+    super(message, options);
+    this.url = details.url;
+    this.status = details.status;
+  }
+}

@@ -3,10 +3,17 @@ import type { DetectorName } from '../core/types';
 import type { MeshSnapshot } from '../core/mesh';
 import { decodeMeshRange } from '../signals/mesh';
 import type { RangeSeries } from '../signals/types';
+import { PrometheusQueryError } from '../errors';
 import { describeError } from './errors';
 
 /** Prometheus refuses a range query of more than 11,000 points per series. */
 export const MAX_POINTS_PER_SERIES = 11_000;
+
+/**
+ * The first chunk's steps, before the series count is known: small enough that even a mesh of
+ * 100,000 series stays under Prometheus's default --query.max-samples (50 million).
+ */
+export const FIRST_CHUNK_POINTS = 60;
 
 /** The range-query part of the Prometheus client the warm-up needs. */
 export interface RangeQueryApi {
@@ -65,9 +72,10 @@ export function warmupRange(
  * Rebuilds baselines and known edges from Prometheus history: the live poll's query over
  * `lookbackMs` with `query_range`, in chunks that keep under Prometheus's 11,000 points per
  * series and under `maxSamplesPerQuery` samples in all (sized from the series count of the chunk
- * before), each step replayed through the same engine call as a live poll. A failed chunk is
- * retried until it succeeds or the signal aborts: meshwatch stays unready meanwhile rather than
- * start with a baseline that thinks the mesh is empty. Less history than the lookback is fine.
+ * before; a chunk Prometheus refuses as too large is halved), each step replayed through the same
+ * engine call as a live poll. A chunk that fails otherwise (Prometheus down) is retried until it
+ * succeeds or the signal aborts: meshwatch stays unready meanwhile rather than start with a
+ * baseline that thinks the mesh is empty. Less history than the lookback is fine.
  */
 export async function warmUp(
   prometheus: RangeQueryApi,
@@ -90,7 +98,9 @@ export async function warmUp(
     return report;
   }
   const totalSteps = (range.lastMs - range.startMs) / options.stepMs + 1;
-  let pointsPerChunk = Math.min(MAX_POINTS_PER_SERIES, 720);
+  let pointsPerChunk = FIRST_CHUNK_POINTS;
+  // Lowered each time Prometheus refuses a chunk as too large, so later chunks stay under it.
+  let ceiling = MAX_POINTS_PER_SERIES;
   let chunkStart = range.startMs;
   logger.info(
     {
@@ -103,7 +113,20 @@ export async function warmUp(
   );
   while (chunkStart <= range.lastMs) {
     const chunkEnd = Math.min(chunkStart + (pointsPerChunk - 1) * options.stepMs, range.lastMs);
-    const series = await fetchChunk(prometheus, target.meshQuery, chunkStart, chunkEnd, options, logger);
+    let series: RangeSeries[];
+    try {
+      series = await fetchChunk(prometheus, target.meshQuery, chunkStart, chunkEnd, options, logger);
+    } catch (err) {
+      // Prometheus refuses a chunk that loads too many samples (422) or points (400): ask for less.
+      if (!(err instanceof PrometheusQueryError) || err.status >= 500 || pointsPerChunk === 1) throw err;
+      ceiling = Math.max(1, Math.floor(pointsPerChunk / 2));
+      pointsPerChunk = ceiling;
+      logger.warn(
+        { error: describeError(err), stepsPerChunk: pointsPerChunk },
+        'warm-up: Prometheus refused the chunk; asking for fewer steps',
+      );
+      continue;
+    }
     const snapshots = decodeMeshRange(series);
     for (const snapshot of snapshots) target.learn(snapshot, options.blind);
     report.chunks += 1;
@@ -125,7 +148,7 @@ export async function warmUp(
     // Size the next chunk from this one's series: many series, fewer steps per query.
     pointsPerChunk = Math.max(
       1,
-      Math.min(MAX_POINTS_PER_SERIES, Math.floor(options.maxSamplesPerQuery / Math.max(series.length, 1))),
+      Math.min(ceiling, Math.floor(options.maxSamplesPerQuery / Math.max(series.length, 1))),
     );
     chunkStart = chunkEnd + options.stepMs;
   }
@@ -154,6 +177,7 @@ async function fetchChunk(
       return result.data;
     } catch (err) {
       options.signal?.throwIfAborted();
+      if (err instanceof PrometheusQueryError && err.status < 500) throw err;
       logger.error(
         {
           error: describeError(err),

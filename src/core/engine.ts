@@ -122,7 +122,8 @@ export class DetectionEngine {
     };
 
     if (on('traffic')) detected('traffic', this.traffic.observe(timeMs, requestRates(samples)));
-    if (on('errors')) detected('errors', this.errors.observe(timeMs, errorRatios(samples)));
+    if (on('errors'))
+      detected('errors', this.errors.observe(timeMs, errorRatios(samples, this.options.rateWindowSeconds)));
     if (on('unauthorized')) {
       const u = this.unauthorized.observe(timeMs, samples);
       detected('unauthorized', u.assessments);

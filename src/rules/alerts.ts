@@ -120,6 +120,23 @@ const DETECTOR_ALERTS: readonly DetectorAlert[] = [
   },
 ];
 
+// One alert per detector (the list above names each DetectorName once; a unit test checks it).
+const ALERT_OF_DETECTOR = Object.fromEntries(DETECTOR_ALERTS.map((a) => [a.detector, a])) as Record<
+  DetectorName,
+  DetectorAlert
+>;
+
+/** A detector's alert name, severity and summary, shared by the rules and the direct push to Alertmanager. */
+export function detectorAlert(detector: DetectorName): { alert: string; severity: string; summary: string } {
+  const { alert, severity, summary } = ALERT_OF_DETECTOR[detector];
+  return { alert, severity, summary };
+}
+
+/** The runbook of `alert`: `<baseUrl>/<alert>.md`. */
+export function runbookUrl(baseUrl: string, alert: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/${alert}.md`;
+}
+
 /**
  * Compares each destination's score with its detector's threshold from the same meshwatch
  * (matching on every label but the destination's, so job and instance pair up): the threshold
@@ -143,7 +160,7 @@ export function detectorAlertRules(options: AlertRuleOptions): AlertRule[] {
     annotations: {
       summary: a.summary,
       description: a.description,
-      runbook_url: runbookUrl(options, a.alert),
+      runbook_url: runbookUrl(options.runbookBaseUrl, a.alert),
     },
   }));
 }
@@ -159,7 +176,7 @@ export function healthAlertRules(options: AlertRuleOptions): AlertRule[] {
     expr,
     for: forDuration,
     labels: { severity: WARNING_SEVERITY },
-    annotations: { summary, description, runbook_url: runbookUrl(options, alert) },
+    annotations: { summary, description, runbook_url: runbookUrl(options.runbookBaseUrl, alert) },
   });
   return [
     // `absent(... == 1)` also fires when the target is gone altogether (no ServiceMonitor, a
@@ -222,8 +239,4 @@ export function meshwatchRuleGroups(options: AlertRuleOptions = DEFAULT_ALERT_RU
 /** Every alert's name, in the order of the rule file. */
 export function alertNames(): string[] {
   return meshwatchRuleGroups().flatMap((g) => g.rules.map((r) => r.alert));
-}
-
-function runbookUrl(options: AlertRuleOptions, alert: string): string {
-  return `${options.runbookBaseUrl.replace(/\/+$/, '')}/${alert}.md`;
 }

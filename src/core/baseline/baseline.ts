@@ -42,8 +42,10 @@ export interface Baseline {
   /**
    * Scores `value` at `timeMs` (Unix ms) against what was learned before it, then learns it. `undefined`
    * (no data) is neither scored nor learned; the result is also `undefined` during warm-up.
+   * `countWindowSeconds` overrides the option for this one value: the counts behind it (for a ratio, its
+   * number of trials). A value resting on no counts (0, negative, NaN) is treated as no data.
    */
-  observe(timeMs: number, value: number | undefined): Estimate | undefined;
+  observe(timeMs: number, value: number | undefined, countWindowSeconds?: number): Estimate | undefined;
   /** Bytes of learned state held for this series; fixed at creation. */
   readonly stateBytes: number;
 }
@@ -105,9 +107,18 @@ class SeasonalBaseline implements Baseline {
     return this.state.byteLength + this.seasons.byteLength;
   }
 
-  observe(timeMs: number, value: number | undefined): Estimate | undefined {
+  observe(timeMs: number, value: number | undefined, countWindowSeconds?: number): Estimate | undefined {
     if (value === undefined || !Number.isFinite(value)) return undefined;
-    return observe(this.o, this.state, this.seasons, timeMs, value);
+    // A ratio of zero trials (0/0 computed as 0 by a query) says nothing about the series.
+    if (countWindowSeconds !== undefined && !(countWindowSeconds > 0)) return undefined;
+    return observe(
+      this.o,
+      this.state,
+      this.seasons,
+      timeMs,
+      value,
+      countWindowSeconds ?? this.o.countWindowSeconds,
+    );
   }
 }
 
@@ -117,6 +128,7 @@ function observe(
   seasons: Float32Array,
   timeMs: number,
   value: number,
+  countWindowSeconds: number | undefined,
 ): Estimate | undefined {
   const seen = state[SEEN] ?? 0;
   const last = state[LAST_TIME] ?? NaN;
@@ -146,7 +158,7 @@ function observe(
   const noiseAt = (around: number, up: boolean): Noise => {
     const tail = state[up ? TAIL_UP : TAIL_DOWN] ?? TAIL_NORMAL;
     const sigma = Math.max((spread * tail) / TAIL_NORMAL, o.minRelativeNoise * Math.abs(around), MIN_NOISE);
-    return { variance: sigma * sigma, countWindowSeconds: o.countWindowSeconds };
+    return { variance: sigma * sigma, countWindowSeconds };
   };
   // Taken before anything is learned from this value: the score and the band judge it by the same noise.
   const fastNoise = { up: noiseAt(expected, true), down: noiseAt(expected, false) };

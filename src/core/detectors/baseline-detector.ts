@@ -8,6 +8,11 @@ export interface DestinationValue {
   destination: Destination;
   value: number;
   topCallers: CallerContribution[];
+  /**
+   * For a ratio, the number of requests it stands on (the count noise of 1 error in 3 requests
+   * is not that of 1,000 in 3,000); unset for rates, whose count noise the baseline knows.
+   */
+  countWindowSeconds?: number;
 }
 
 /**
@@ -27,11 +32,11 @@ export class BaselineDetector {
   /** Learns and scores this poll's values; returns the assessments of warmed-up baselines. */
   observe(timeMs: number, values: readonly DestinationValue[]): Assessment[] {
     const out: Assessment[] = [];
-    for (const { destination, value, topCallers } of values) {
+    for (const { destination, value, topCallers, countWindowSeconds } of values) {
       const baseline = this.table.touch(destinationKey(destination), timeMs, () =>
         createBaseline(this.options),
       );
-      const estimate = baseline?.observe(timeMs, value);
+      const estimate = baseline?.observe(timeMs, value, countWindowSeconds);
       if (!estimate) continue;
       out.push({
         detector: this.detector,

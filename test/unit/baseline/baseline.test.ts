@@ -86,6 +86,44 @@ describe('baseline', () => {
     expect(rounded(flood, 0)).toEqual({ expected: 0, lower: -Infinity, upper: 0, score: 77 });
   });
 
+  it('judges a ratio by the requests behind each value: 1 error in 3 requests is normal, 30% of 6,000 is not', () => {
+    // The 5xx ratio of a destination serving 6,000 requests per rate window, 1% of them failing.
+    const errors = (): ReturnType<typeof createBaseline> => {
+      const b = createBaseline({ direction: 'up', threshold: 5 });
+      const noise = normalNoise(5);
+      const binomialSd = Math.sqrt((0.01 * 0.99) / 6000);
+      for (let t = T0; t < T0 + DAY; t += STEP) b.observe(t, 0.01 + binomialSd * noise(), 6000);
+      return b;
+    };
+    const quietHour = errors().observe(T0 + DAY, 1 / 3, 3);
+    const outage = errors().observe(T0 + DAY, 0.3, 6000);
+    // Variance p / n: 1/3 from 3 requests is within one noise width; 30% of 6,000 is 40 widths out.
+    expect(rounded(quietHour, 2)).toEqual({ expected: 0.01, lower: -Infinity, upper: 8.35, score: 0.97 });
+    expect(rounded(outage, 3)).toEqual({ expected: 0.01, lower: -Infinity, upper: 0.021, score: 40.297 });
+  });
+
+  it('takes the count of one value over the option, and a value resting on no counts as no data', () => {
+    const twin = (): ReturnType<typeof createBaseline> => {
+      const b = createBaseline({ direction: 'up', threshold: 5, countWindowSeconds: 120 });
+      feed(b, T0, T0 + DAY, 30_000, () => 0);
+      return b;
+    };
+    // The option's 120 s: 50/s is a flood. The same value declared as resting on 1/120 s of counts is not.
+    expect(rounded(twin().observe(T0 + DAY, 50), 0)?.score).toBe(77);
+    expect(rounded(twin().observe(T0 + DAY, 50, 120), 0)?.score).toBe(77);
+    expect(rounded(twin().observe(T0 + DAY, 50, 1 / 120), 1)?.score).toBe(0.6);
+    const noCounts = twin();
+    expect([0, -1, NaN].map((w) => noCounts.observe(T0 + DAY, 50, w))).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    // Nothing was learned from the discarded values: the next value is judged as if they never came.
+    expect(rounded(noCounts.observe(T0 + DAY + STEP, 0), 2)).toEqual(
+      rounded(twin().observe(T0 + DAY + STEP, 0), 2),
+    );
+  });
+
   it('holds the baseline while the series is anomalous', () => {
     const baseline = createBaseline(traffic({ acceptShiftAfterSeconds: Infinity }));
     feed(baseline, T0, T0 + 2 * DAY, STEP, flat(100, 2));

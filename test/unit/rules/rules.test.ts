@@ -1,0 +1,147 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import {
+  alertNames,
+  DEFAULT_ALERT_RULE_OPTIONS,
+  detectorAlertRules,
+  healthAlertRules,
+  meshwatchRuleGroups,
+  scoreOverThreshold,
+} from '../../../src/rules/alerts';
+import { GENERATED_HEADER, renderPrometheusRule, renderRuleFile } from '../../../src/rules/render';
+import { generatedRuleFiles } from '../../../src/rules/targets';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const options = { runbookBaseUrl: 'https://example.com/runbooks/', job: 'mw' };
+
+describe('the generated rule files', () => {
+  it.each(generatedRuleFiles().map((f) => [f.path, f.content]))(
+    'commits %s exactly as src/rules renders it',
+    (path, content) => {
+      const committed = readFileSync(join(ROOT, path), 'utf8');
+      try {
+        expect(committed).toBe(content);
+      } catch (err) {
+        throw new Error(
+          `${path} differs from what src/rules generates: run \`npm run generate:rules\` ` +
+            `(node dist/scripts/generate-rules.js after a build) and commit the result.\n${(err as Error).message}`,
+        );
+      }
+    },
+  );
+
+  it('starts every file with the generated-by line', () => {
+    expect(generatedRuleFiles().map((f) => f.content.split('\n')[0])).toEqual([GENERATED_HEADER, GENERATED_HEADER]);
+  });
+
+  it('has promtool tests under rules/tests for every alert', () => {
+    const dir = join(ROOT, 'rules', 'tests');
+    const tested = new Set(
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.test.yml'))
+        .flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/alertname: (\w+)/g)].map((m) => m[1])),
+    );
+    expect(alertNames().filter((a) => !tested.has(a))).toEqual([]);
+  });
+
+  it('has a runbook in docs/runbooks for every alert', () => {
+    const runbooks = readdirSync(join(ROOT, 'docs', 'runbooks'));
+    expect(alertNames().filter((a) => !runbooks.includes(`${a}.md`))).toEqual([]);
+  });
+});
+
+describe('the detector alerts', () => {
+  it('compare the score with the threshold meshwatch exports, matching on everything but the destination', () => {
+    expect(scoreOverThreshold('unauthorized')).toBe(
+      'meshwatch_anomaly_score{detector="unauthorized"}\n' +
+        '  >= ignoring(destination_namespace, destination_workload) group_left()\n' +
+        'meshwatch_detector_threshold{detector="unauthorized"}',
+    );
+  });
+
+  it('page only on an unauthorized-access spike, each with its for: and a runbook under the base URL', () => {
+    expect(
+      detectorAlertRules(options).map((r) => ({
+        alert: r.alert,
+        expr: r.expr,
+        for: r.for,
+        labels: r.labels,
+        runbook: r.annotations.runbook_url,
+      })),
+    ).toEqual([
+      ['MeshUnauthorizedAccessSpike', 'unauthorized', '1m', 'critical'],
+      ['MeshNewCaller', 'new_caller', '1m', 'warning'],
+      ['MeshPlaintextTraffic', 'plaintext', '5m', 'warning'],
+      ['MeshTrafficAnomaly', 'traffic', '10m', 'warning'],
+      ['MeshErrorRateAnomaly', 'errors', '5m', 'warning'],
+    ].map(([alert, detector, forDuration, severity]) => ({
+      alert,
+      expr: scoreOverThreshold(detector as 'unauthorized'),
+      for: forDuration,
+      labels: { severity },
+      runbook: `https://example.com/runbooks/${alert}.md`,
+    })));
+  });
+
+  it('describe the page with the destination, the observed and expected rates, the threshold and the callers', () => {
+    const description = detectorAlertRules(options)[0]?.annotations.description ?? '';
+    expect(description).toContain('{{ $labels.destination_namespace }}/{{ $labels.destination_workload }} is denying ');
+    expect(description).toContain('meshwatch_signal_observed{signal="denied_requests_per_second",');
+    expect(description).toContain('meshwatch_signal_expected{signal="denied_requests_per_second",');
+    expect(description).toContain('meshwatch_detector_threshold{detector="unauthorized"}');
+    expect(description).toContain(
+      'sort_desc(topk(3, meshwatch_unauthorized_requests_per_second{destination_namespace="%s",destination_workload="%s"}))',
+    );
+  });
+});
+
+describe("the alerts on meshwatch's own health", () => {
+  it('are warnings on the whole expressions below', () => {
+    expect(healthAlertRules(options).map((r) => [r.alert, r.expr, r.for, r.labels])).toEqual([
+      ['MeshwatchDown', 'absent(up{job="mw"} == 1)', '5m', { severity: 'warning' }],
+      [
+        'MeshwatchPrometheusUnreachable',
+        'meshwatch_prometheus_up == 0\n  and on(job, instance)\nmeshwatch_warmup_complete == 1',
+        '5m',
+        { severity: 'warning' },
+      ],
+      [
+        'MeshwatchStale',
+        'time() - (\n' +
+          '    meshwatch_last_poll_success_timestamp_seconds > 0\n' +
+          '  or\n' +
+          '    process_start_time_seconds and on(job, instance) meshwatch_last_poll_success_timestamp_seconds == 0\n' +
+          ') > 600',
+        '5m',
+        { severity: 'warning' },
+      ],
+      ['MeshwatchTelemetryLabelsMissing', 'meshwatch_required_labels_present == 0', '10m', { severity: 'warning' }],
+    ]);
+  });
+});
+
+describe('the renderers', () => {
+  it('write a rule file whose groups are the built groups', () => {
+    const groups = meshwatchRuleGroups(options);
+    expect(parse(renderRuleFile(groups))).toEqual({ groups });
+  });
+
+  it('wrap the same groups in a PrometheusRule with the given metadata', () => {
+    const groups = meshwatchRuleGroups(options);
+    const metadata = { name: 'mesh', namespace: 'observability', labels: { release: 'my-prometheus' } };
+    expect(parse(renderPrometheusRule(groups, metadata))).toEqual({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PrometheusRule',
+      metadata,
+      spec: { groups },
+    });
+  });
+
+  it('default to the job meshwatch and the repository runbooks', () => {
+    expect(DEFAULT_ALERT_RULE_OPTIONS).toEqual({
+      runbookBaseUrl: 'https://github.com/meshwatch/meshwatch/blob/main/docs/runbooks',
+      job: 'meshwatch',
+    });
+  });
+});
