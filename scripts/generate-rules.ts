@@ -62,4 +62,11 @@ function parseLabel(text: string): [string, string] {
   return [text.slice(0, at), text.slice(at + 1)];
 }
 
-if (require.main === module) writeRuleFiles(process.argv.slice(2));
+if (require.main === module) {
+  try {
+    writeRuleFiles(process.argv.slice(2));
+  } catch (err) {
+    console.error(`generate-rules: ${(err as Error).message}`);
+    process.exitCode = 2;
+  }
+}

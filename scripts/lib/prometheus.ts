@@ -19,6 +19,8 @@ export interface PrometheusOptions {
   /** Alertmanager `host:port` to send alerts to. */
   alertmanager?: string;
   extraArgs?: string[];
+  /** Listen on this port rather than a free one (to stand in for a Prometheus that was down). */
+  port?: number;
   /** Readiness check replacing the plain-HTTP `/-/ready` fetch, e.g. when `--web.config.file` adds TLS or auth. */
   readyProbe?: (port: number) => Promise<boolean>;
 }
@@ -45,7 +47,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   const binary = prometheusBinary();
   const dir = mkdtempSync(join(tmpdir(), 'meshwatch-prom-'));
   const dataDir = options.dataDir ?? join(dir, 'data');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const configFile = join(dir, 'prometheus.yml');
   const lines = [
     'global:',

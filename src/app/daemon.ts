@@ -3,6 +3,7 @@ import type { Logger } from '../adapters/logger';
 import { MeshwatchMetrics } from '../adapters/metrics/metrics';
 import { startHttpServer } from '../adapters/http/server';
 import { createScheduler } from '../adapters/scheduler';
+import { AlertmanagerPush } from '../adapters/alertmanager/push';
 import { describeError } from './errors';
 import { Poller, type InstantQueryApi } from './poller';
 import { warmUp, type RangeQueryApi } from './warmup';
@@ -40,6 +41,13 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
   let warm = false;
   let pollAbort = new AbortController();
   const warmupAbort = new AbortController();
+  const push = config.alertmanager.url
+    ? new AlertmanagerPush({
+        url: config.alertmanager.url,
+        timeoutMs: config.alertmanager.timeoutMs,
+        resendEveryMs: config.alertmanager.resendEveryMs,
+      })
+    : undefined;
 
   const server = await startHttpServer(
     {
@@ -61,6 +69,14 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
     poll: async (atMs) => {
       pollAbort = new AbortController();
       await poller.poll(atMs, pollAbort.signal);
+      // A failed push changes nothing: the next poll sends it all again.
+      await push?.push(poller.findings(), now()).catch((err: unknown) => {
+        metrics.alertmanagerPushFailures.inc();
+        logger.warn(
+          { error: describeError(err), alertmanager: config.alertmanager.url },
+          'pushing findings to Alertmanager failed; retrying after the next poll',
+        );
+      });
     },
     onSkip: (slotMs) => {
       metrics.pollsSkippedTotal.inc();

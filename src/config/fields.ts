@@ -263,8 +263,17 @@ function stringField<T extends string | undefined>(
 
 /** An `http://` or `https://` URL without inline credentials (they would end up in logs). */
 export function httpUrl(o: Common & { default: string }): Field<string> {
+  return urlField(o, o.default);
+}
+
+/** An http(s) URL, unset by default (the feature it names is off). */
+export function optionalHttpUrl(o: Common): Field<string | undefined> {
+  return urlField(o, undefined);
+}
+
+function urlField<T extends string | undefined>(o: Common, defaultValue: T): Field<T> {
   const allowed = 'an http or https URL, e.g. http://prometheus:9090';
-  const convert = (input: unknown): Conversion<string> => {
+  const convert = (input: unknown): Conversion<T> => {
     let url: URL | undefined;
     try {
       url = typeof input === 'string' ? new URL(input) : undefined;
@@ -280,15 +289,15 @@ export function httpUrl(o: Common & { default: string }): Field<string> {
         'the URL contains a user name or password (credentials come from files: use prometheus.basic_auth)',
       );
     }
-    return ok(input as string);
+    return ok(input as T);
   };
   return {
     kind: 'field',
     type: 'URL',
     doc: o.doc,
     flag: o.flag,
-    default: o.default,
-    defaultText: o.default,
+    default: defaultValue,
+    defaultText: defaultValue,
     allowed,
     fromYaml: convert,
     fromText: convert,

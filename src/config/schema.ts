@@ -14,6 +14,7 @@ import {
   listOf,
   number,
   oneOf,
+  optionalHttpUrl,
   optionalText,
   section,
   statusCodes,
@@ -152,6 +153,20 @@ export const CONFIG_SCHEMA = section('meshwatch configuration', {
       max: 100,
     }),
   }),
+  alertmanager: section(
+    'Optional direct push of findings to Alertmanager, besides the alert rules (the primary path). Off unless url is set.',
+    {
+      url: optionalHttpUrl({
+        doc: 'Base URL of Alertmanager (alerts are posted to <url>/api/v2/alerts); unset: no direct push.',
+      }),
+      timeout: duration({ doc: 'Timeout of each post to Alertmanager.', default: '10s', min: '1ms' }),
+      resend_every: duration({
+        doc: 'Firing alerts are re-sent this often (they expire after 4 times this), as Prometheus does.',
+        default: '1m',
+        min: '1s',
+      }),
+    },
+  ),
   server: section('The HTTP server for /metrics, /livez, /readyz and /api/v1/findings.', {
     host: text({ doc: 'Address to listen on.', default: '0.0.0.0' }),
     port: integer({
@@ -396,6 +411,11 @@ export function toConfig(v: ConfigValues): Config {
       maxEdges: v.limits.max_edges,
       evictAfterMs: v.limits.evict_after,
       topCallers: v.limits.top_callers,
+    },
+    alertmanager: {
+      ...(v.alertmanager.url === undefined ? {} : { url: v.alertmanager.url }),
+      timeoutMs: v.alertmanager.timeout,
+      resendEveryMs: v.alertmanager.resend_every,
     },
     server: { host: v.server.host, port: v.server.port },
     shutdown: { timeoutMs: v.shutdown.timeout },

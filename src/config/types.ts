@@ -8,6 +8,8 @@ export interface Config {
   poll: { intervalMs: number; rateWindowMs: number };
   warmup: { lookbackMs: number; stepMs: number; maxSamplesPerQuery: number };
   limits: LimitsConfig;
+  /** Direct push to Alertmanager; off when `url` is unset. */
+  alertmanager: { url?: string; timeoutMs: number; resendEveryMs: number };
   server: { host: string; port: number };
   shutdown: { timeoutMs: number };
   log: { level: LogLevel };

@@ -35,6 +35,13 @@ export class SeriesTable<T> {
     return state;
   }
 
+  /** Like `touch`, but a refusal is not counted: for entries that only help (an alias of another). */
+  touchIfRoom(key: string, nowMs: number, create: () => T): T | undefined {
+    return this.entries.has(key) || this.entries.size < this.capacity
+      ? this.touch(key, nowMs, create)
+      : undefined;
+  }
+
   /** The state of `key` without touching it. */
   get(key: string): T | undefined {
     return this.entries.get(key)?.state;

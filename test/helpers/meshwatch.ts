@@ -42,10 +42,11 @@ export async function startMeshwatch(
 ): Promise<RunningMeshwatch> {
   requireBuild();
   const dir = mkdtempSync(join(tmpdir(), 'meshwatch-run-'));
-  const port = await freePort();
+  const requested = (config.server as { port?: number } | undefined)?.port;
+  const port = requested ?? (await freePort());
   const file = join(dir, 'meshwatch.yml');
   const server = (config.server as Record<string, unknown> | undefined) ?? {};
-  writeFileSync(file, stringify({ ...config, server: { host: '127.0.0.1', port, ...server } }));
+  writeFileSync(file, stringify({ ...config, server: { host: '127.0.0.1', ...server, port } }));
   const child = spawn(process.execPath, [MESHWATCH_CLI, 'run', '--config', file], {
     env: { PATH: process.env.PATH ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

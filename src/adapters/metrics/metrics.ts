@@ -43,6 +43,10 @@ export class MeshwatchMetrics {
     'meshwatch_prometheus_query_warnings_total',
     'Warnings Prometheus (or Thanos/Mimir) returned with query results, e.g. partial responses.',
   );
+  readonly alertmanagerPushFailures = this.counter(
+    'meshwatch_alertmanager_push_failures_total',
+    'Failed direct pushes of findings to Alertmanager (only with alertmanager.url set).',
+  );
   readonly requiredLabelsPresent = this.gauge(
     'meshwatch_required_labels_present',
     '0 when Istio telemetry lacks a label a detector needs.',

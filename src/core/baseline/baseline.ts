@@ -17,6 +17,7 @@
  *   so a deploy alarms for a while, not for days.
  */
 import { bandEdges, deviation, type Noise } from './noise';
+import { ShapeNovelty } from './novelty';
 import { resolveBaselineOptions, type BaselineOptions, type ResolvedBaselineOptions } from './options';
 import {
   dayLayout,
@@ -95,16 +96,18 @@ export function createBaseline(options: BaselineOptions): Baseline {
 class SeasonalBaseline implements Baseline {
   private readonly state = new Float64Array(SCALARS).fill(NaN, LAST_TIME, LAST_TIME + 1);
   private readonly seasons: Float32Array;
+  private readonly novelty: ShapeNovelty | undefined;
 
   constructor(private readonly o: ResolvedBaselineOptions) {
     this.state[EPISODE_START] = NaN;
     this.seasons = new Float32Array(
       o.weekly ? weekLayout.offset + 2 * weekLayout.hours : 2 * dayLayout.hours,
     );
+    this.novelty = o.novelty ? new ShapeNovelty() : undefined;
   }
 
   get stateBytes(): number {
-    return this.state.byteLength + this.seasons.byteLength;
+    return this.state.byteLength + this.seasons.byteLength + (this.novelty?.stateBytes ?? 0);
   }
 
   observe(timeMs: number, value: number | undefined, countWindowSeconds?: number): Estimate | undefined {
@@ -118,6 +121,7 @@ class SeasonalBaseline implements Baseline {
       timeMs,
       value,
       countWindowSeconds ?? this.o.countWindowSeconds,
+      this.novelty,
     );
   }
 }
@@ -129,6 +133,7 @@ function observe(
   timeMs: number,
   value: number,
   countWindowSeconds: number | undefined,
+  novelty: ShapeNovelty | undefined,
 ): Estimate | undefined {
   const seen = state[SEEN] ?? 0;
   const last = state[LAST_TIME] ?? NaN;
@@ -138,6 +143,7 @@ function observe(
   state[LAST_TIME] = Number.isNaN(last) ? timeMs : Math.max(last, timeMs);
   state[SEEN] = seen + 1;
   if (seen === 0) {
+    novelty?.assess(timeMs, value, 0);
     state[LEVEL] = value;
     state[SLOW_LEVEL] = value;
     state[TAIL_UP] = TAIL_NORMAL;
@@ -177,8 +183,16 @@ function observe(
       ? Math.sign(drift) * Math.min(Math.abs(drift), Math.abs(fromSlow))
       : 0;
   const slowScore = directed(o, ramp);
-  const score = Math.max(fastScore, slowScore);
-  const anomalous = warm && score >= o.threshold;
+  const deviationScore = Math.max(fastScore, slowScore);
+  // Learning is held by the deviation alone: a novel shape inside the band is reported, not refused.
+  const anomalous = warm && deviationScore >= o.threshold;
+  // A fully new shape reaches the threshold on its own; a partly new one needs a deviation to go with it.
+  // The width of one noise unit around the expected value, count noise included.
+  const noiseWidth = bandEdges(expected, fastNoise.up, 1).upper - expected;
+  const novel = novelty?.assess(timeMs, value, noiseWidth) ?? 0;
+  const shape = anomalous ? 0 : novel;
+  const score = deviationScore + o.threshold * shape;
+  novelty?.settle(timeMs, warm && score >= o.threshold, anomalous);
 
   const episodeStart = state[EPISODE_START] ?? NaN;
   const inEpisode = !Number.isNaN(episodeStart);

@@ -29,6 +29,11 @@ export interface BaselineOptions {
   warmupSamples?: number;
   /** Learn a day-of-week profile on top of the hour-of-day one (6 more bytes per hour of the week). */
   weekly?: boolean;
+  /**
+   * Add shape novelty to the score: a context of recent values never seen before scores up to the
+   * threshold on its own, once, after a week of learning (see docs/baselines.md). Adds 1760 bytes.
+   */
+  novelty?: boolean;
 }
 
 /** Options with every default filled in. */
@@ -47,6 +52,7 @@ export const baselineDefaults = {
   minRelativeNoise: 0.02,
   warmupSamples: 12,
   weekly: true,
+  novelty: false,
 } as const satisfies Partial<BaselineOptions>;
 
 const positive = (value: number): boolean => Number.isFinite(value) && value > 0;

@@ -11,4 +11,5 @@ export const trafficBaselineOptions: Readonly<BaselineOptions> = Object.freeze({
   threshold: 5,
   countWindowSeconds: 120,
   acceptShiftAfterSeconds: 300,
+  novelty: true,
 });

@@ -59,14 +59,19 @@ export class NewCallerDetector {
     );
     for (const sums of traffic.values()) {
       const fresh = [];
+      const destination = destinationKey(sums.destination);
+      const create = () => ({ firstSeenMs: learning ? -Infinity : timeMs });
       for (const c of sums.callers.values()) {
-        const edge = this.edges.touch(
-          `${destinationKey(sums.destination)}|${callerKey(c.caller)}`,
-          timeMs,
-          () => ({
-            firstSeenMs: learning ? -Infinity : timeMs,
-          }),
-        );
+        const edge = this.edges.touch(`${destination}|${callerKey(c.caller)}`, timeMs, create);
+        // A workload known by its identity is known without it too: when it falls back to
+        // plaintext it is the plaintext detector's finding, not a stranger calling.
+        if (edge && c.caller.principal !== 'unknown' && c.caller.workload !== 'unknown') {
+          this.edges.touchIfRoom(
+            `${destination}|${callerKey({ ...c.caller, principal: 'unknown' })}`,
+            timeMs,
+            create,
+          );
+        }
         if (edge && timeMs - edge.firstSeenMs < o.newForMs) fresh.push({ ...c, isNew: true });
       }
       const top = topContributions(fresh, o.topCallers);

@@ -7,17 +7,51 @@ export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 
-/** A seeded pseudo-random source (mulberry32) returning standard normal values (Box-Muller). */
-export function normalNoise(seed: number): () => number {
+/** A seeded pseudo-random source (mulberry32) returning uniform values in [0, 1). */
+export function uniformNoise(seed: number): () => number {
   let a = seed >>> 0;
-  const uniform = (): number => {
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A seeded pseudo-random source returning standard normal values (Box-Muller). */
+export function normalNoise(seed: number): () => number {
+  const uniform = uniformNoise(seed);
   return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+/**
+ * What `rate(requests[windowMs])` shows for a Poisson request stream of `rate(t)` per second, polled
+ * every `pollMs`: the counts of the last window over its length.
+ */
+export function observedRate(
+  seed: number,
+  pollMs: number,
+  windowMs: number,
+  rate: (timeMs: number) => number,
+): (timeMs: number) => number {
+  const uniform = uniformNoise(seed);
+  const normal = normalNoise(seed + 1);
+  const poisson = (mean: number): number => {
+    // Knuth's method while exp(-mean) is representable; the normal approximation above that.
+    if (mean > 50) return Math.max(0, Math.round(mean + Math.sqrt(mean) * normal()));
+    const limit = Math.exp(-mean);
+    let k = 0;
+    for (let p = uniform(); p > limit; p *= uniform()) k += 1;
+    return k;
+  };
+  const counts: number[] = [];
+  const slots = Math.max(1, Math.round(windowMs / pollMs));
+  return (t) => {
+    counts.push(poisson((rate(t) * pollMs) / 1000));
+    if (counts.length > slots) counts.shift();
+    return counts.reduce((sum, c) => sum + c, 0) / ((counts.length * pollMs) / 1000);
+  };
 }
 
 /** Feeds `value(t)` every `stepMs` from `fromMs` (inclusive) to `toMs` (exclusive); returns the estimates. */

@@ -12,6 +12,7 @@ export const DEFAULT_CONFIG: Config = {
   poll: { intervalMs: 30_000, rateWindowMs: 120_000 },
   warmup: { lookbackMs: 7 * 24 * 3_600_000, stepMs: 60_000, maxSamplesPerQuery: 1_000_000 },
   limits: { maxDestinations: 5000, maxEdges: 100_000, evictAfterMs: 24 * 3_600_000, topCallers: 10 },
+  alertmanager: { timeoutMs: 10_000, resendEveryMs: 60_000 },
   server: { host: '0.0.0.0', port: 9464 },
   shutdown: { timeoutMs: 10_000 },
   log: { level: 'info' },

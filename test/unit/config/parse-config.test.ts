@@ -48,6 +48,7 @@ describe('parseConfig of a file that sets every key', () => {
       poll: { intervalMs: 60_000, rateWindowMs: 300_000 },
       warmup: { lookbackMs: 7 * 86_400_000, stepMs: 30_000, maxSamplesPerQuery: 500_000 },
       limits: { maxDestinations: 200, maxEdges: 5000, evictAfterMs: 7_200_000, topCallers: 5 },
+      alertmanager: { url: 'http://alertmanager.monitoring:9093', timeoutMs: 5_000, resendEveryMs: 30_000 },
       server: { host: '127.0.0.1', port: 0 },
       shutdown: { timeoutMs: 5_400_000 },
       log: { level: 'debug' },
@@ -265,12 +266,12 @@ describe('parseConfig errors in the YAML itself', () => {
     [
       'a scalar document',
       'hello\n',
-      'config.yml: the document is "hello", not a mapping (keys allowed at the top level: prometheus, poll, warmup, limits, server, shutdown, log, telemetry, detectors)',
+      'config.yml: the document is "hello", not a mapping (keys allowed at the top level: prometheus, poll, warmup, limits, alertmanager, server, shutdown, log, telemetry, detectors)',
     ],
     [
       'a key that is not a string',
       '? [poll]\n: 1\n',
-      'config.yml: unknown key ["poll"] (keys allowed at the top level: prometheus, poll, warmup, limits, server, shutdown, log, telemetry, detectors)',
+      'config.yml: unknown key ["poll"] (keys allowed at the top level: prometheus, poll, warmup, limits, alertmanager, server, shutdown, log, telemetry, detectors)',
     ],
   ])('rejects %s', (_what, text, message) => {
     expect(thrownBy(() => parse(text)).message).toBe(message);

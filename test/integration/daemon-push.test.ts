@@ -1,0 +1,59 @@
+import { startAlertmanager, loopbackAlertmanagerConfig, startWebhookReceiver } from '../helpers/alertmanager';
+import { startMeshwatch } from '../helpers/meshwatch';
+import { waitFor } from '../helpers/ports';
+import { removeDir, startPrometheus } from '../helpers/prometheus';
+import { startSimulatorForTest } from '../helpers/simulator';
+
+const SCENARIO = `
+name: push
+seed: 3
+trust_domain: cluster.local
+pattern: { daily_amplitude: 0, weekend_factor: 1, noise: 0 }
+workloads:
+  - { name: frontend, namespace: shop }
+  - { name: catalog, namespace: shop }
+  - { name: reporting, namespace: legacy }
+calls:
+  - { from: shop/frontend, to: shop/catalog, rate: 10 }
+  - { from: legacy/reporting, to: shop/catalog, rate: 2, tls: plaintext }
+`;
+
+describe('the daemon with alertmanager.url set', () => {
+  it('posts its findings to a real Alertmanager with the alert name and destination of the rules', async () => {
+    const webhook = await startWebhookReceiver();
+    const am = await startAlertmanager(
+      loopbackAlertmanagerConfig(webhook.url, { group_wait: '1s', group_interval: '1s' }),
+    );
+    const sim = await startSimulatorForTest({ scenario: { yaml: SCENARIO }, epochMs: Date.now() - 60_000 });
+    const prometheus = await startPrometheus({ targets: [sim.target] });
+    const mw = await startMeshwatch({
+      prometheus: { url: prometheus.url, timeout: '900ms' },
+      poll: { interval: '1s', rate_window: '10s' },
+      alertmanager: { url: am.url },
+    });
+    try {
+      await waitFor(
+        'the plaintext alert in Alertmanager',
+        async () => (await am.alerts()).some((a) => a.labels.alertname === 'MeshPlaintextTraffic'),
+        30000,
+        250,
+      );
+      const alert = (await am.alerts()).find((a) => a.labels.alertname === 'MeshPlaintextTraffic');
+      expect(alert?.labels).toMatchObject({
+        alertname: 'MeshPlaintextTraffic',
+        severity: 'warning',
+        detector: 'plaintext',
+        destination_namespace: 'shop',
+        destination_workload: 'catalog',
+      });
+    } finally {
+      await mw.stop('SIGKILL');
+      await prometheus.stop();
+      await sim.stop();
+      await am.stop();
+      await webhook.stop();
+      removeDir(prometheus.dir);
+      removeDir(am.dir);
+    }
+  });
+});

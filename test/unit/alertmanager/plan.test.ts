@@ -1,0 +1,94 @@
+import { planPush, type PushState } from '../../../src/adapters/alertmanager/plan';
+import type { Finding } from '../../../src/core/types';
+
+const T0 = Date.parse('2026-11-22T15:00:00Z');
+const options = {
+  resendEveryMs: 60_000,
+  alertTimeoutMs: 240_000,
+  runbookBaseUrl: 'https://example.com/runbooks',
+};
+
+function finding(overrides: Partial<Finding> = {}): Finding {
+  return {
+    id: 'unauthorized/shop/payments',
+    detector: 'unauthorized',
+    destination: { namespace: 'shop', workload: 'payments' },
+    signal: 'denied_requests_per_second',
+    observed: 25,
+    expected: 0.02,
+    lower: 0,
+    upper: 0.5,
+    score: 12,
+    threshold: 5,
+    topCallers: [
+      {
+        caller: { principal: 'spiffe://cluster.local/ns/shop/sa/cart', namespace: 'shop', workload: 'cart' },
+        rate: 24.5,
+      },
+      { caller: { principal: 'unknown', namespace: 'legacy', workload: 'scanner' }, rate: 0.5 },
+    ],
+    firstSeenMs: T0 - 30_000,
+    lastSeenMs: T0,
+    stale: false,
+    ...overrides,
+  };
+}
+
+const firing = {
+  labels: {
+    alertname: 'MeshUnauthorizedAccessSpike',
+    severity: 'critical',
+    detector: 'unauthorized',
+    destination_namespace: 'shop',
+    destination_workload: 'payments',
+  },
+  annotations: {
+    summary: 'A workload is receiving a spike of requests denied by authorization (401/403).',
+    description:
+      'shop/payments: denied_requests_per_second 25.00 against a baseline of 0.02 (band 0.00 to 0.50); score 12.0, ' +
+      'threshold 5. Top callers: spiffe://cluster.local/ns/shop/sa/cart (24.50/s), legacy/scanner (0.50/s).',
+    runbook_url: 'https://example.com/runbooks/MeshUnauthorizedAccessSpike.md',
+  },
+  startsAt: '2026-11-22T14:59:30.000Z',
+  endsAt: '2026-11-22T15:04:00.000Z',
+};
+
+describe('planning a push to Alertmanager', () => {
+  it('posts a new finding at once as a firing alert named and labelled like the rule, ending after the timeout', () => {
+    expect(planPush(new Map(), [finding()], T0, options).alerts).toEqual([firing]);
+  });
+
+  it('does not post a firing alert again before the resend interval, and does after it', () => {
+    const first = planPush(new Map(), [finding()], T0, options);
+    const early = planPush(first.state, [finding()], T0 + 59_000, options);
+    const due = planPush(early.state, [finding()], T0 + 60_000, options);
+    expect([early.alerts, due.alerts]).toEqual([[], [{ ...firing, endsAt: '2026-11-22T15:05:00.000Z' }]]);
+  });
+
+  it('resolves a closed finding once, with endsAt now, and then forgets it', () => {
+    const first = planPush(new Map(), [finding()], T0, options);
+    const closed = planPush(first.state, [], T0 + 10_000, options);
+    const after = planPush(closed.state, [], T0 + 20_000, options);
+    expect([closed.alerts, after.alerts, after.state.size]).toEqual([
+      [{ ...firing, endsAt: '2026-11-22T15:00:10.000Z' }],
+      [],
+      0,
+    ]);
+  });
+
+  it('names each detector with its rule alert and severity', () => {
+    const findings = (['unauthorized', 'new_caller', 'plaintext', 'traffic', 'errors'] as const).map(
+      (detector) => finding({ id: `${detector}/shop/payments`, detector }),
+    );
+    const state: PushState = new Map();
+    expect(
+      planPush(state, findings, T0, options).alerts.map((a) => [a.labels.alertname, a.labels.severity]),
+    ).toEqual([
+      ['MeshUnauthorizedAccessSpike', 'critical'],
+      ['MeshNewCaller', 'warning'],
+      ['MeshPlaintextTraffic', 'warning'],
+      ['MeshTrafficAnomaly', 'warning'],
+      ['MeshErrorRateAnomaly', 'warning'],
+    ]);
+  });
+});
