@@ -9,7 +9,7 @@ const UNAUTHORIZED_ACCEPT_SHIFT_SECONDS = 6 * 3600;
 /** The detection engine's options from the configuration: the one place they are derived. */
 export function engineOptions(config: Config): EngineOptions {
   const rateWindowSeconds = config.poll.rateWindowMs / 1000;
-  const { threshold: _threshold, ...traffic } = trafficBaselineOptions;
+  const { threshold: _threshold, ...traffic } = trafficBaselineOptions; // the threshold comes from the config
   return {
     rateWindowSeconds,
     topCallers: config.limits.topCallers,
