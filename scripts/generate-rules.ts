@@ -1,5 +1,5 @@
 /**
- * Writes rules/meshwatch.rules.yml and deploy/prometheus-rule.yaml from src/rules/. Run from the
+ * Writes rules/meshwatch.rules.yml and deploy/base/generated/prometheus-rule.yaml from src/rules/. Run from the
  * repository root after a build: `node dist/scripts/generate-rules.js` (`npm run generate:rules`).
  * The committed files use the defaults; the flags render copies for another setup, e.g.
  * `--label release=my-prometheus --namespace observability --out-dir /tmp/rules`.
@@ -21,6 +21,11 @@ export function writeRuleFiles(argv: string[], log: (line: string) => void = con
       DEFAULT_ALERT_RULE_OPTIONS.runbookBaseUrl,
     )
     .option('--job <name>', "Prometheus job label of meshwatch's target", DEFAULT_ALERT_RULE_OPTIONS.job)
+    .option(
+      '--grafana-url <url>',
+      'base URL of Grafana, for dashboard_url',
+      DEFAULT_ALERT_RULE_OPTIONS.grafanaUrl,
+    )
     .option('--name <name>', 'PrometheusRule name', DEFAULT_PROMETHEUS_RULE_METADATA.name)
     .option('--namespace <ns>', 'PrometheusRule namespace', DEFAULT_PROMETHEUS_RULE_METADATA.namespace)
     .option(
@@ -34,6 +39,7 @@ export function writeRuleFiles(argv: string[], log: (line: string) => void = con
     outDir: string;
     runbookBaseUrl: string;
     job: string;
+    grafanaUrl: string;
     name: string;
     namespace: string;
     label: string[];
@@ -43,7 +49,7 @@ export function writeRuleFiles(argv: string[], log: (line: string) => void = con
       ? DEFAULT_PROMETHEUS_RULE_METADATA.labels
       : Object.fromEntries(opts.label.map(parseLabel));
   const files = generatedRuleFiles(
-    { runbookBaseUrl: opts.runbookBaseUrl, job: opts.job },
+    { runbookBaseUrl: opts.runbookBaseUrl, job: opts.job, grafanaUrl: opts.grafanaUrl },
     { name: opts.name, namespace: opts.namespace, labels },
   );
   return files.map(({ path, content }) => {

@@ -26,6 +26,7 @@ import {
   type ValuesOf,
 } from './fields';
 import { formatDuration } from './duration';
+import { trafficBaselineOptions } from '../core/baseline/traffic';
 
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -236,7 +237,8 @@ export const CONFIG_SCHEMA = section('meshwatch configuration', {
       traffic: detector(
         'traffic',
         'Request rate per destination against its seasonal band, both directions; the score is in noise widths.',
-        { threshold: 4, openAfterPolls: 3, closeAfterPolls: 3 },
+        // The very default the NAB benchmark scores (`meshwatch bench nab`).
+        { threshold: trafficBaselineOptions.threshold, openAfterPolls: 3, closeAfterPolls: 3 },
         {},
       ),
       errors: detector(

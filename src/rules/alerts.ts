@@ -1,4 +1,5 @@
 import { NEW_CALLER_SIGNAL } from '../core/detectors/new-caller';
+import { dashboardUrl, workloadDashboardUrl } from '../dashboards/links';
 import { PLAINTEXT_SIGNAL } from '../core/detectors/plaintext';
 import { DENIED_SIGNAL } from '../core/detectors/unauthorized';
 import { ERROR_RATIO_SIGNAL } from '../core/detectors/errors';
@@ -13,12 +14,16 @@ export interface AlertRuleOptions {
   runbookBaseUrl: string;
   /** The Prometheus `job` label of meshwatch's scrape target (MeshwatchDown looks for it). */
   job: string;
+  /** Base URL of the Grafana that has meshwatch's dashboards; alerts link them as `dashboard_url`. */
+  grafanaUrl: string;
 }
 
 /** The options the committed rules are generated with. */
 export const DEFAULT_ALERT_RULE_OPTIONS: AlertRuleOptions = {
   runbookBaseUrl: 'https://github.com/meshwatch/meshwatch/blob/main/docs/runbooks',
   job: 'meshwatch',
+  // kube-prometheus-stack's Grafana service, as seen from inside the cluster; set it with --grafana-url.
+  grafanaUrl: 'http://kube-prometheus-stack-grafana.monitoring.svc',
 };
 
 /** Only this alert pages; every other alert is a `warning` for the chat/ticket receiver. */
@@ -161,6 +166,11 @@ export function detectorAlertRules(options: AlertRuleOptions): AlertRule[] {
       summary: a.summary,
       description: a.description,
       runbook_url: runbookUrl(options.runbookBaseUrl, a.alert),
+      dashboard_url: workloadDashboardUrl(
+        options.grafanaUrl,
+        '{{ $labels.destination_namespace }}',
+        '{{ $labels.destination_workload }}',
+      ),
     },
   }));
 }
@@ -176,7 +186,12 @@ export function healthAlertRules(options: AlertRuleOptions): AlertRule[] {
     expr,
     for: forDuration,
     labels: { severity: WARNING_SEVERITY },
-    annotations: { summary, description, runbook_url: runbookUrl(options.runbookBaseUrl, alert) },
+    annotations: {
+      summary,
+      description,
+      runbook_url: runbookUrl(options.runbookBaseUrl, alert),
+      dashboard_url: dashboardUrl(options.grafanaUrl, 'health'),
+    },
   });
   return [
     // `absent(... == 1)` also fires when the target is gone altogether (no ServiceMonitor, a

@@ -5,7 +5,7 @@ import type { PrometheusRuleMetadata } from './types';
 /** The committed rule file, relative to the repository root. */
 export const RULE_FILE_PATH = 'rules/meshwatch.rules.yml';
 /** The committed PrometheusRule, relative to the repository root. */
-export const PROMETHEUS_RULE_PATH = 'deploy/prometheus-rule.yaml';
+export const PROMETHEUS_RULE_PATH = 'deploy/base/generated/prometheus-rule.yaml';
 
 /** The PrometheusRule's metadata when none is given: kube-prometheus-stack's default ruleSelector. */
 export const DEFAULT_PROMETHEUS_RULE_METADATA: PrometheusRuleMetadata = {

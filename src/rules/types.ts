@@ -7,7 +7,7 @@ export interface AlertRule {
   /** A Prometheus duration (`1m`); how long `expr` must hold before the alert fires. */
   for: string;
   labels: Record<string, string>;
-  annotations: { summary: string; description: string; runbook_url: string };
+  annotations: { summary: string; description: string; runbook_url: string; dashboard_url: string };
 }
 
 /** A named group of rules, evaluated together. */

@@ -15,6 +15,8 @@
  * - While a value is anomalous nothing is learned (the baseline is held); an anomaly that lasts
  *   `acceptShiftAfterSeconds` is taken as the new normal and re-learned within `relearnHalfLifeSeconds`,
  *   so a deploy alarms for a while, not for days.
+ * - With `novelty`, a shape never seen before (novelty.ts) adds up to `threshold` to the score, once, at
+ *   the step it appears; it changes neither the band nor what is learned.
  */
 import { bandEdges, deviation, type Noise } from './noise';
 import { ShapeNovelty } from './novelty';
@@ -143,7 +145,7 @@ function observe(
   state[LAST_TIME] = Number.isNaN(last) ? timeMs : Math.max(last, timeMs);
   state[SEEN] = seen + 1;
   if (seen === 0) {
-    novelty?.assess(timeMs, value, 0);
+    novelty?.assess(timeMs, value, countWindowSeconds);
     state[LEVEL] = value;
     state[SLOW_LEVEL] = value;
     state[TAIL_UP] = TAIL_NORMAL;
@@ -187,9 +189,7 @@ function observe(
   // Learning is held by the deviation alone: a novel shape inside the band is reported, not refused.
   const anomalous = warm && deviationScore >= o.threshold;
   // A fully new shape reaches the threshold on its own; a partly new one needs a deviation to go with it.
-  // The width of one noise unit around the expected value, count noise included.
-  const noiseWidth = bandEdges(expected, fastNoise.up, 1).upper - expected;
-  const novel = novelty?.assess(timeMs, value, noiseWidth) ?? 0;
+  const novel = novelty?.assess(timeMs, value, countWindowSeconds) ?? 0;
   const shape = anomalous ? 0 : novel;
   const score = deviationScore + o.threshold * shape;
   novelty?.settle(timeMs, warm && score >= o.threshold, anomalous);

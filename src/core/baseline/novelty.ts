@@ -32,11 +32,10 @@ const PREVIOUS = 8;
 const FIRED_AT = 11;
 const FIRED_NOVELTY = 12;
 const LAST_NOVELTY = 13;
-// The series' noise (one-step noise width, averaged over steps): bins are never narrower than it.
-const NOISE = 14;
-const STEP_NOISE = 15;
-const LAST_TIME = 16;
-const SCALARS = 17;
+const LAST_TIME = 14;
+// The `rate()` window behind the values (NaN: not rates of counts), for the count noise of the bins.
+const COUNT_WINDOW = 15;
+const SCALARS = 16;
 
 // A context spans steps of at least this long: five minutes, NAB's and Prometheus' usual resolution.
 const STEP_MS = 300_000;
@@ -58,12 +57,11 @@ const WARMUP_MS = 7 * 86_400_000;
 // state is one event, not an alarm at every new context while it settles.
 const QUIET_MS = 12 * 3_600_000;
 const MIN_SPAN = 1e-9;
-// Bins are at least one noise width wide (the one-step noise, count noise included): at low request
-// rates the Poisson noise alone would otherwise spread a quiet series over every bin and make every
-// context look new.
-const BIN_NOISE_WIDTHS = 1;
-// Memory of that noise width: about a day of 5-minute steps.
-const NOISE_RATE = 1 / 288;
+// For rates of counts, bins are at least this many count-noise widths (Poisson, at the middle of the
+// range) wide: at low request rates the counts alone would otherwise spread a quiet series over every
+// bin and make every context look new. The count noise, not the baseline's learned noise: that one moves
+// with every burst, and bins that move make familiar shapes look new.
+const BIN_NOISE_WIDTHS = 2;
 
 /** Bytes of state `ShapeNovelty` holds per series. */
 export const noveltyStateBytes = SCALARS * 8 + CONTEXTS / 8;
@@ -84,7 +82,7 @@ export class ShapeNovelty {
    * The novelty (0..1) of `value` at `timeMs`: the fraction of its contexts never seen. 0 during the
    * first week and within the quiet period after an alarm. Call `settle` after it with the verdict.
    */
-  assess(timeMs: number, value: number, noise: number): number {
+  assess(timeMs: number, value: number, countWindowSeconds: number | undefined): number {
     const s = this.state;
     if (Number.isNaN(s[FIRST_TIME] ?? NaN)) {
       s[FIRST_TIME] = timeMs;
@@ -92,18 +90,17 @@ export class ShapeNovelty {
       s[HIGH] = value;
       s[QUIET_UNTIL] = -Infinity;
       s[FIRED_AT] = -Infinity;
-      s[NOISE] = 0;
       s[LAST_TIME] = timeMs;
-      this.openStep(timeMs, value, noise);
+      this.openStep(timeMs, value);
       return 0;
     }
+    s[COUNT_WINDOW] = countWindowSeconds ?? NaN;
     const gap = Math.max(timeMs - (s[LAST_TIME] ?? timeMs), 0);
     s[LAST_TIME] = timeMs;
     if (timeMs - (s[STEP_START] ?? timeMs) >= STEP_MS) {
       this.closeStep();
-      this.openStep(timeMs, value, noise);
+      this.openStep(timeMs, value);
     } else {
-      s[STEP_NOISE] = Math.max(s[STEP_NOISE] ?? 0, noise);
       s[STEP_SUM] = (s[STEP_SUM] ?? 0) + value;
       s[STEP_COUNT] = (s[STEP_COUNT] ?? 0) + 1;
     }
@@ -142,9 +139,8 @@ export class ShapeNovelty {
     if (deviating) s[STEP_ANOMALOUS] = 1;
   }
 
-  private openStep(timeMs: number, value: number, noise: number): void {
+  private openStep(timeMs: number, value: number): void {
     const s = this.state;
-    s[STEP_NOISE] = noise;
     s[STEP_START] = timeMs;
     s[STEP_SUM] = value;
     s[STEP_COUNT] = 1;
@@ -169,8 +165,6 @@ export class ShapeNovelty {
       const shrink = RANGE_SHRINK * (high - low);
       s[LOW] = Math.min(low + shrink, value);
       s[HIGH] = Math.max(high - shrink, value);
-      const stepNoise = s[STEP_NOISE] ?? 0;
-      if (Number.isFinite(stepNoise)) s[NOISE] = (s[NOISE] ?? 0) + NOISE_RATE * (stepNoise - (s[NOISE] ?? 0));
     }
   }
 
@@ -182,12 +176,14 @@ export class ShapeNovelty {
   private bin(value: number): number {
     const high = this.state[HIGH] ?? value;
     const range = high - (this.state[LOW] ?? value);
-    const span = Math.max(range, BINS * BIN_NOISE_WIDTHS * (this.state[NOISE] ?? 0), MIN_SPAN);
+    const window = this.state[COUNT_WINDOW] ?? NaN;
+    const countNoise = window > 0 ? Math.sqrt(Math.max(high - range / 2, 0) / window) : 0;
+    const span = Math.max(range, BINS * BIN_NOISE_WIDTHS * countNoise, MIN_SPAN);
     const low = (this.state[LOW] ?? value) - (span - range) / 2;
     return Math.min(BINS - 1, Math.max(0, Math.floor(((value - low) / span) * BINS)));
   }
 
-  /** The counter of view `i` for the context ending in `bin`, or undefined while history is too short. */
+  /** The bit of view `i` for the context ending in `bin`, or undefined while history is too short. */
   private slot(i: number, [steps, bins]: readonly [number, number], bin: number): number | undefined {
     const scale = BINS / bins;
     let index = Math.floor(bin / scale);

@@ -31,7 +31,8 @@ export interface BaselineOptions {
   weekly?: boolean;
   /**
    * Add shape novelty to the score: a context of recent values never seen before scores up to the
-   * threshold on its own, once, after a week of learning (see docs/baselines.md). Adds 1760 bytes.
+   * threshold on its own, once, after a week of learning (see docs/baselines.md). It has no direction
+   * (a new shape is new either way). Adds 232 bytes per series.
    */
   novelty?: boolean;
 }

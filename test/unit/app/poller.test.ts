@@ -117,7 +117,7 @@ describe('a poll', () => {
       ['unauthorized', 5],
       ['new_caller', 1],
       ['plaintext', 1],
-      ['traffic', 4],
+      ['traffic', 5],
       ['errors', 4],
     ]);
     expect(samplesOf(text, 'meshwatch_prometheus_up')[0]?.value).toBe(1);

@@ -13,7 +13,7 @@ import { GENERATED_HEADER, renderPrometheusRule, renderRuleFile } from '../../..
 import { generatedRuleFiles } from '../../../src/rules/targets';
 
 const ROOT = join(__dirname, '..', '..', '..');
-const options = { runbookBaseUrl: 'https://example.com/runbooks/', job: 'mw' };
+const options = { runbookBaseUrl: 'https://example.com/runbooks/', job: 'mw', grafanaUrl: 'https://grafana.example.com/' };
 
 describe('the generated rule files', () => {
   it.each(generatedRuleFiles().map((f) => [f.path, f.content]))(
@@ -138,10 +138,22 @@ describe('the renderers', () => {
     });
   });
 
-  it('default to the job meshwatch and the repository runbooks', () => {
+  it('default to the job meshwatch, the repository runbooks and kube-prometheus-stack\'s Grafana', () => {
     expect(DEFAULT_ALERT_RULE_OPTIONS).toEqual({
       runbookBaseUrl: 'https://github.com/meshwatch/meshwatch/blob/main/docs/runbooks',
       job: 'meshwatch',
+      grafanaUrl: 'http://kube-prometheus-stack-grafana.monitoring.svc',
     });
+  });
+
+  it('link each destination alert to its workload dashboard, and the health alerts to the health dashboard', () => {
+    expect(detectorAlertRules(options).map((r) => r.annotations.dashboard_url)).toEqual(
+      Array(5).fill(
+        'https://grafana.example.com/d/meshwatch-workload/meshwatch-workload?var-namespace={{ $labels.destination_namespace }}&var-workload={{ $labels.destination_workload }}',
+      ),
+    );
+    expect(new Set(healthAlertRules(options).map((r) => r.annotations.dashboard_url))).toEqual(
+      new Set(['https://grafana.example.com/d/meshwatch-health/meshwatch-health']),
+    );
   });
 });

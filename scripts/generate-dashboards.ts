@@ -1,0 +1,54 @@
+/**
+ * Writes grafana/*.json and deploy/base/generated/dashboards/*.yaml from src/dashboards/. Run from the repository
+ * root after a build: `node dist/scripts/generate-dashboards.js` (`npm run generate:dashboards`).
+ * The committed files use the defaults; the flags render copies for another setup, e.g.
+ * `--namespace observability --folder Security --label grafana_dashboard=1 --out-dir /tmp/dash`.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Command } from 'commander';
+import { DEFAULT_CONFIGMAP_OPTIONS, generatedDashboardFiles } from '../src/dashboards/files';
+import { UsageError } from '../src/errors';
+
+/** Writes every generated dashboard file under `--out-dir`; returns the paths written. */
+export function writeDashboardFiles(argv: string[], log: (line: string) => void = console.log): string[] {
+  const program = new Command('generate-dashboards')
+    .option('--out-dir <dir>', 'folder the paths are relative to', '.')
+    .option('--namespace <ns>', 'namespace of the ConfigMaps', DEFAULT_CONFIGMAP_OPTIONS.namespace)
+    .option('--folder <name>', 'Grafana folder (grafana_folder annotation)', DEFAULT_CONFIGMAP_OPTIONS.folder)
+    .option(
+      '--label <key=value>',
+      'ConfigMap label, repeatable; replaces the default labels (keep the one your sidecar selects on)',
+      (value: string, labels: string[]) => [...labels, value],
+      [] as string[],
+    )
+    .parse(argv, { from: 'user' });
+  const opts = program.opts<{ outDir: string; namespace: string; folder: string; label: string[] }>();
+  const labels =
+    opts.label.length === 0
+      ? DEFAULT_CONFIGMAP_OPTIONS.labels
+      : Object.fromEntries(opts.label.map(parseLabel));
+  const files = generatedDashboardFiles({ namespace: opts.namespace, folder: opts.folder, labels });
+  return files.map(({ path, content }) => {
+    const target = join(opts.outDir, path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, content);
+    log(`wrote ${target}`);
+    return target;
+  });
+}
+
+function parseLabel(text: string): [string, string] {
+  const at = text.indexOf('=');
+  if (at <= 0) throw new UsageError(`--label ${text}: expected key=value, e.g. grafana_dashboard=1`);
+  return [text.slice(0, at), text.slice(at + 1)];
+}
+
+if (require.main === module) {
+  try {
+    writeDashboardFiles(process.argv.slice(2));
+  } catch (err) {
+    console.error(`generate-dashboards: ${(err as Error).message}`);
+    process.exitCode = 2;
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * meshwatch health: is the watcher itself working? A quiet overview means nothing unless polls
+ * succeed, Prometheus answers, warm-up is done, no series are dropped and Istio's telemetry has
+ * the labels the detectors need.
+ */
+import {
+  booleanMapping,
+  dashboard,
+  datasourceVariable,
+  override,
+  row,
+  stat,
+  table,
+  timeseries,
+} from './builders';
+import { DASHBOARD_TAG, DASHBOARD_UIDS, meshwatchDashboardsLink } from './links';
+import type { Dashboard } from './model';
+
+const RED_UNDER_ONE = [
+  { color: 'red', value: null },
+  { color: 'green', value: 1 },
+];
+
+/** The meshwatch health dashboard. */
+export function healthDashboard(): Dashboard {
+  return dashboard({
+    uid: DASHBOARD_UIDS.health,
+    title: 'meshwatch / Health',
+    description:
+      "meshwatch's own state: polls and failures, poll duration, Prometheus reachability, warm-up, tracked and dropped series, required telemetry labels.",
+    tags: [DASHBOARD_TAG],
+    variables: [datasourceVariable()],
+    links: [meshwatchDashboardsLink()],
+    from: 'now-6h',
+    panels: [
+      row('Status'),
+      stat({
+        title: 'Prometheus reachable',
+        description:
+          'Whether the last poll reached Prometheus (meshwatch_prometheus_up), per meshwatch instance.',
+        unit: 'none',
+        width: 6,
+        height: 5,
+        thresholds: RED_UNDER_ONE,
+        mappings: [booleanMapping('reachable', 'unreachable')],
+        queries: [{ expr: 'meshwatch_prometheus_up', legend: '{{instance}}' }],
+      }),
+      stat({
+        title: 'Warm-up',
+        description:
+          'Whether baselines and known edges were rebuilt from history (meshwatch_warmup_complete); /readyz answers 200 once they are.',
+        unit: 'none',
+        width: 6,
+        height: 5,
+        thresholds: RED_UNDER_ONE,
+        mappings: [booleanMapping('complete', 'in progress')],
+        queries: [{ expr: 'meshwatch_warmup_complete', legend: '{{instance}}' }],
+      }),
+      stat({
+        title: 'Since the last successful poll',
+        description:
+          'Time since a poll last completed; more than a few poll intervals means findings are stale (MeshwatchStale).',
+        unit: 's',
+        decimals: 0,
+        width: 6,
+        height: 5,
+        thresholds: [
+          { color: 'green', value: null },
+          { color: 'orange', value: 120 },
+          { color: 'red', value: 600 },
+        ],
+        // > 0: the gauge is 0 until the first poll succeeds, which is not 55 years ago.
+        queries: [
+          { expr: 'time() - (meshwatch_last_poll_success_timestamp_seconds > 0)', legend: '{{instance}}' },
+        ],
+      }),
+      table({
+        title: 'Build',
+        description: 'The meshwatch version each instance runs.',
+        unit: 'none',
+        width: 6,
+        height: 5,
+        queries: [{ expr: 'meshwatch_build_info' }],
+        transformations: [
+          {
+            id: 'organize',
+            options: {
+              excludeByName: { Time: true, Value: true, __name__: true },
+              indexByName: { instance: 0, version: 1 },
+              renameByName: {},
+            },
+          },
+        ],
+      }),
+      row('Polls'),
+      timeseries({
+        title: 'Polls and failures',
+        description:
+          'Polls started, failed (Prometheus unreachable, query error, bad answer) and skipped because the previous one was still running.',
+        unit: 'ops',
+        width: 12,
+        queries: [
+          {
+            expr: 'sum by (instance) (rate(meshwatch_polls_total[$__rate_interval]))',
+            legend: 'polls {{instance}}',
+          },
+          {
+            expr: 'sum by (instance) (rate(meshwatch_poll_failures_total[$__rate_interval]))',
+            legend: 'failures {{instance}}',
+          },
+          {
+            expr: 'sum by (instance) (rate(meshwatch_polls_skipped_total[$__rate_interval]))',
+            legend: 'skipped {{instance}}',
+          },
+        ],
+      }),
+      timeseries({
+        title: 'Poll duration',
+        description:
+          'Quantiles of the time a poll takes (queries, decoding, detection); it must stay well under poll.interval.',
+        unit: 's',
+        width: 12,
+        queries: [0.5, 0.9, 0.99].map((q) => ({
+          expr: `histogram_quantile(${q}, sum by (le) (rate(meshwatch_poll_duration_seconds_bucket[$__rate_interval])))`,
+          legend: `p${q * 100}`,
+        })),
+      }),
+      timeseries({
+        title: 'Prometheus reachability',
+        description:
+          '1 while polls reach Prometheus, 0 while they do not; and the warnings (partial responses) that came with query results.',
+        unit: 'none',
+        width: 12,
+        min: 0,
+        queries: [
+          { expr: 'meshwatch_prometheus_up', legend: 'reachable {{instance}}' },
+          {
+            expr: 'sum by (instance) (rate(meshwatch_prometheus_query_warnings_total[$__rate_interval]))',
+            legend: 'query warnings/s {{instance}}',
+          },
+        ],
+      }),
+      timeseries({
+        title: 'Warm-up',
+        description: '0 while baselines are being rebuilt from history, 1 once done.',
+        unit: 'none',
+        width: 12,
+        min: 0,
+        max: 1,
+        queries: [{ expr: 'meshwatch_warmup_complete', legend: '{{instance}}' }],
+      }),
+      row('Series'),
+      timeseries({
+        title: 'Tracked series by detector',
+        description:
+          'Destinations (or edges, for new_caller) whose state meshwatch keeps; memory grows with these.',
+        unit: 'short',
+        width: 12,
+        queries: [{ expr: 'sum by (detector) (meshwatch_tracked_series)', legend: '{{detector}}' }],
+      }),
+      timeseries({
+        title: 'Dropped series by reason',
+        description:
+          'Series not tracked because the limits are reached (capacity: those go unwatched) or evicted after not being seen (evicted: normal churn).',
+        unit: 'cps',
+        width: 12,
+        queries: [
+          {
+            expr: 'sum by (reason) (rate(meshwatch_series_dropped_total[$__rate_interval]))',
+            legend: '{{reason}}',
+          },
+        ],
+      }),
+      row('Telemetry'),
+      table({
+        title: 'Required telemetry labels',
+        description:
+          'Each Istio label a detector needs and whether Istio telemetry has it; a missing one makes a detector blind (MeshwatchTelemetryLabelsMissing).',
+        unit: 'none',
+        width: 24,
+        thresholds: RED_UNDER_ONE,
+        mappings: [booleanMapping('present', 'missing')],
+        overrides: [
+          override(
+            { id: 'byName', options: 'Present' },
+            { 'custom.cellOptions': { type: 'color-background' } },
+          ),
+        ],
+        queries: [{ expr: 'max by (metric, label) (meshwatch_required_labels_present)' }],
+        transformations: [
+          {
+            id: 'organize',
+            options: {
+              excludeByName: { Time: true },
+              indexByName: { metric: 0, label: 1, Value: 2 },
+              renameByName: { metric: 'Metric', label: 'Label', Value: 'Present' },
+            },
+          },
+        ],
+      }),
+    ],
+  });
+}

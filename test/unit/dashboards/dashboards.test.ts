@@ -1,0 +1,261 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import {
+  DEFAULT_CONFIGMAP_OPTIONS,
+  GENERATED_MARKER,
+  generatedDashboardFiles,
+  meshwatchDashboards,
+  renderDashboardConfigMap,
+  renderDashboardJson,
+} from '../../../src/dashboards/files';
+import { DASHBOARD_UIDS } from '../../../src/dashboards/links';
+import type { Dashboard, QueryPanel } from '../../../src/dashboards/model';
+import { panelQueries, variableQueries } from '../../../src/dashboards/queries';
+import { SIGNAL_PANELS } from '../../../src/dashboards/workload';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const dashboards = Object.values(meshwatchDashboards());
+const queryPanels = (d: Dashboard): QueryPanel[] => d.panels.filter((p): p is QueryPanel => p.type !== 'row');
+const byTitle = (d: Dashboard, title: string): QueryPanel => {
+  const panel = queryPanels(d).find((p) => p.title === title);
+  if (!panel) throw new Error(`${d.title} has no panel ${title}`);
+  return panel;
+};
+
+describe('the generated dashboard files', () => {
+  it.each(generatedDashboardFiles().map((f) => [f.path, f.content]))(
+    'commits %s exactly as src/dashboards renders it',
+    (path, content) => {
+      const committed = readFileSync(join(ROOT, path), 'utf8');
+      try {
+        expect(committed).toBe(content);
+      } catch (err) {
+        throw new Error(
+          `${path} differs from what src/dashboards generates: run \`npm run generate:dashboards\` ` +
+            `(node dist/scripts/generate-dashboards.js after a build) and commit the result.\n${(err as Error).message}`,
+        );
+      }
+    },
+  );
+
+  it('are three JSON dashboards under grafana/ and their three ConfigMaps under deploy/base/generated/dashboards/', () => {
+    expect(generatedDashboardFiles().map((f) => f.path)).toEqual([
+      'grafana/meshwatch-overview.json',
+      'grafana/meshwatch-workload.json',
+      'grafana/meshwatch-health.json',
+      'deploy/base/generated/dashboards/meshwatch-overview.yaml',
+      'deploy/base/generated/dashboards/meshwatch-workload.yaml',
+      'deploy/base/generated/dashboards/meshwatch-health.yaml',
+    ]);
+  });
+
+  it('mark every dashboard as generated in its description and every ConfigMap on its first line', () => {
+    expect(dashboards.map((d) => d.description.startsWith(`${GENERATED_MARKER} `))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(
+      generatedDashboardFiles()
+        .filter((f) => f.path.endsWith('.yaml'))
+        .map((f) => f.content.split('\n')[0]),
+    ).toEqual([`# ${GENERATED_MARKER}`, `# ${GENERATED_MARKER}`, `# ${GENERATED_MARKER}`]);
+  });
+
+  it('wrap the same JSON in a ConfigMap the Grafana sidecar selects by grafana_dashboard: "1"', () => {
+    const overview = meshwatchDashboards().overview;
+    const manifest = parse(renderDashboardConfigMap(overview, DEFAULT_CONFIGMAP_OPTIONS)) as Record<
+      string,
+      unknown
+    >;
+    expect(manifest).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'meshwatch-overview',
+        namespace: 'monitoring',
+        labels: { grafana_dashboard: '1', 'app.kubernetes.io/name': 'meshwatch' },
+        annotations: { grafana_folder: 'meshwatch' },
+      },
+      data: { 'meshwatch-overview.json': renderDashboardJson(overview) },
+    });
+  });
+});
+
+describe('the dashboards follow the conventions users expect', () => {
+  it('have stable uids and titles', () => {
+    expect(dashboards.map((d) => [d.uid, d.title])).toEqual([
+      [DASHBOARD_UIDS.overview, 'meshwatch / Mesh security overview'],
+      [DASHBOARD_UIDS.workload, 'meshwatch / Workload'],
+      [DASHBOARD_UIDS.health, 'meshwatch / Health'],
+    ]);
+  });
+
+  it('start with a datasource variable and query only through it', () => {
+    for (const d of dashboards) {
+      expect(d.templating.list[0]).toMatchObject({
+        type: 'datasource',
+        name: 'datasource',
+        query: 'prometheus',
+      });
+      const refs = queryPanels(d).flatMap((p) => [p.datasource, ...p.targets.map((t) => t.datasource)]);
+      expect(new Set(refs.map((r) => `${r.type} ${r.uid}`))).toEqual(new Set(['prometheus ${datasource}']));
+    }
+  });
+
+  it('give every panel a unit', () => {
+    const missing = dashboards.flatMap((d) =>
+      queryPanels(d)
+        .filter((p) => !p.fieldConfig.defaults.unit)
+        .map((p) => `${d.title}: ${p.title}`),
+    );
+    expect(missing).toEqual([]);
+  });
+
+  it('use $__rate_interval for every range vector of rate(), never a fixed window', () => {
+    const fixed = dashboards.flatMap((d) =>
+      panelQueries(d)
+        .filter(
+          (q) =>
+            /rate\(/.test(q.expr) &&
+            /\[(?!\$__rate_interval\])[^\]]*\]\)/.test(q.expr.replace(/\[\$__range:?\]/g, '')),
+        )
+        .map((q) => `${q.dashboard}: ${q.panel}: ${q.expr}`),
+    );
+    expect(fixed).toEqual([]);
+  });
+
+  it('read Istio counters from the server side only', () => {
+    const istio = dashboards.flatMap((d) => panelQueries(d).filter((q) => q.expr.includes('istio_')));
+    expect(istio.length).toBeGreaterThan(0);
+    expect(istio.filter((q) => !q.expr.includes('reporter="destination"')).map((q) => q.expr)).toEqual([]);
+  });
+
+  it('draw every score against meshwatch_detector_threshold as a dashed line', () => {
+    const workload = meshwatchDashboards().workload;
+    expect(
+      SIGNAL_PANELS.map((s) => {
+        const panel = byTitle(workload, `${s.detector} score`);
+        return {
+          exprs: panel.targets.map((t) => t.expr),
+          threshold: panel.fieldConfig.overrides[0]?.matcher,
+        };
+      }),
+    ).toEqual(
+      SIGNAL_PANELS.map((s) => ({
+        exprs: [
+          `max(meshwatch_anomaly_score{detector="${s.detector}", destination_namespace="$namespace", destination_workload="$workload"})`,
+          `max(meshwatch_detector_threshold{detector="${s.detector}"})`,
+        ],
+        threshold: { id: 'byFrameRefID', options: 'B' },
+      })),
+    );
+  });
+
+  it('link every overview panel about destinations to the workload dashboard with the variables filled in', () => {
+    const overview = meshwatchDashboards().overview;
+    const linked = queryPanels(overview)
+      .filter((p) => p.targets.some((t) => `${t.expr} ${t.legendFormat}`.includes('destination_workload')))
+      .map((p) => [p.title, p.fieldConfig.defaults.links.map((l) => l.url)]);
+    expect(linked).toEqual(
+      [
+        ['Traffic over mTLS, trend', 'series'],
+        ['Plaintext edges', 'table'],
+        ['Denied requests by destination', 'series'],
+        ['Denied requests by caller', 'series'],
+        ['Workloads over their threshold', 'table'],
+        ['New callers', 'table'],
+      ].map(([title, kind]) => {
+        const field = kind === 'series' ? '__field.labels' : '__data.fields';
+        return [
+          title,
+          [
+            '/d/meshwatch-workload/meshwatch-workload?${datasource:queryparam}' +
+              `&var-namespace=\${${field}.destination_namespace}&var-workload=\${${field}.destination_workload}` +
+              '&${__url_time_range}',
+          ],
+        ];
+      }),
+    );
+  });
+
+  it('pick the workload from the namespace chosen, both from the series meshwatch exports', () => {
+    expect(variableQueries(meshwatchDashboards().workload)).toEqual([
+      {
+        dashboard: 'meshwatch / Workload',
+        variable: 'namespace',
+        selector: 'meshwatch_signal_observed',
+        label: 'destination_namespace',
+      },
+      {
+        dashboard: 'meshwatch / Workload',
+        variable: 'workload',
+        selector: 'meshwatch_signal_observed{destination_namespace="$namespace"}',
+        label: 'destination_workload',
+      },
+    ]);
+  });
+
+  it('lay panels out on the 24-column grid without overlaps and with unique ids', () => {
+    for (const d of dashboards) {
+      const cells = new Set<string>();
+      for (const p of d.panels) {
+        expect(p.gridPos.x + p.gridPos.w).toBeLessThanOrEqual(24);
+        for (let x = p.gridPos.x; x < p.gridPos.x + p.gridPos.w; x++)
+          for (let y = p.gridPos.y; y < p.gridPos.y + p.gridPos.h; y++) {
+            expect(cells.has(`${x},${y}`)).toBe(false);
+            cells.add(`${x},${y}`);
+          }
+      }
+      expect(new Set(d.panels.map((p) => p.id)).size).toBe(d.panels.length);
+    }
+  });
+
+  it('show the panels the issue asks for', () => {
+    expect(dashboards.map((d) => [d.uid, queryPanels(d).map((p) => `${p.type}: ${p.title}`)])).toEqual([
+      [
+        'meshwatch-overview',
+        [
+          'stat: Traffic over mTLS',
+          'timeseries: Traffic over mTLS, trend',
+          'table: Plaintext edges',
+          'timeseries: Denied requests by destination',
+          'timeseries: Denied requests by caller',
+          'stat: Open findings by detector',
+          'table: Workloads over their threshold',
+          'table: New callers',
+        ],
+      ],
+      [
+        'meshwatch-workload',
+        [
+          'timeseries: Denied callers',
+          'timeseries: Plaintext callers',
+          ...SIGNAL_PANELS.flatMap((s) => [
+            `timeseries: ${s.title}: observed and expected`,
+            `timeseries: ${s.detector} score`,
+          ]),
+          'timeseries: Requests by response code, mTLS split',
+          'timeseries: Requests by caller',
+        ],
+      ],
+      [
+        'meshwatch-health',
+        [
+          'stat: Prometheus reachable',
+          'stat: Warm-up',
+          'stat: Since the last successful poll',
+          'table: Build',
+          'timeseries: Polls and failures',
+          'timeseries: Poll duration',
+          'timeseries: Prometheus reachability',
+          'timeseries: Warm-up',
+          'timeseries: Tracked series by detector',
+          'timeseries: Dropped series by reason',
+          'table: Required telemetry labels',
+        ],
+      ],
+    ]);
+  });
+});
