@@ -4,11 +4,9 @@
  * The committed files use the defaults; the flags render copies for another setup, e.g.
  * `--namespace observability --folder Security --label grafana_dashboard=1 --out-dir /tmp/dash`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { Command } from 'commander';
+import { parseLabel, writeGeneratedFiles } from './lib/generated';
 import { DEFAULT_CONFIGMAP_OPTIONS, generatedDashboardFiles } from '../src/dashboards/files';
-import { UsageError } from '../src/errors';
 
 /** Writes every generated dashboard file under `--out-dir`; returns the paths written. */
 export function writeDashboardFiles(argv: string[], log: (line: string) => void = console.log): string[] {
@@ -27,21 +25,9 @@ export function writeDashboardFiles(argv: string[], log: (line: string) => void 
   const labels =
     opts.label.length === 0
       ? DEFAULT_CONFIGMAP_OPTIONS.labels
-      : Object.fromEntries(opts.label.map(parseLabel));
+      : Object.fromEntries(opts.label.map((l) => parseLabel(l, 'grafana_dashboard=1')));
   const files = generatedDashboardFiles({ namespace: opts.namespace, folder: opts.folder, labels });
-  return files.map(({ path, content }) => {
-    const target = join(opts.outDir, path);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, content);
-    log(`wrote ${target}`);
-    return target;
-  });
-}
-
-function parseLabel(text: string): [string, string] {
-  const at = text.indexOf('=');
-  if (at <= 0) throw new UsageError(`--label ${text}: expected key=value, e.g. grafana_dashboard=1`);
-  return [text.slice(0, at), text.slice(at + 1)];
+  return writeGeneratedFiles(opts.outDir, files, log);
 }
 
 if (require.main === module) {

@@ -4,10 +4,8 @@
  * The committed files use the defaults; the flags render copies for another setup, e.g.
  * `--label release=my-prometheus --namespace observability --out-dir /tmp/rules`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { Command } from 'commander';
-import { UsageError } from '../src/errors';
+import { parseLabel, writeGeneratedFiles } from './lib/generated';
 import { DEFAULT_ALERT_RULE_OPTIONS } from '../src/rules/alerts';
 import { DEFAULT_PROMETHEUS_RULE_METADATA, generatedRuleFiles } from '../src/rules/targets';
 
@@ -47,25 +45,12 @@ export function writeRuleFiles(argv: string[], log: (line: string) => void = con
   const labels =
     opts.label.length === 0
       ? DEFAULT_PROMETHEUS_RULE_METADATA.labels
-      : Object.fromEntries(opts.label.map(parseLabel));
+      : Object.fromEntries(opts.label.map((l) => parseLabel(l, 'release=kube-prometheus-stack')));
   const files = generatedRuleFiles(
     { runbookBaseUrl: opts.runbookBaseUrl, job: opts.job, grafanaUrl: opts.grafanaUrl },
     { name: opts.name, namespace: opts.namespace, labels },
   );
-  return files.map(({ path, content }) => {
-    const target = join(opts.outDir, path);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, content);
-    log(`wrote ${target}`);
-    return target;
-  });
-}
-
-function parseLabel(text: string): [string, string] {
-  const at = text.indexOf('=');
-  if (at <= 0)
-    throw new UsageError(`--label ${text}: expected key=value, e.g. release=kube-prometheus-stack`);
-  return [text.slice(0, at), text.slice(at + 1)];
+  return writeGeneratedFiles(opts.outDir, files, log);
 }
 
 if (require.main === module) {
