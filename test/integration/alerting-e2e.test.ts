@@ -149,6 +149,8 @@ describe('an unauthorized-access spike, from the mesh to a page', () => {
       ),
       runbook_url:
         'https://github.com/meshwatch/meshwatch/blob/main/docs/runbooks/MeshUnauthorizedAccessSpike.md',
+      dashboard_url:
+        'http://kube-prometheus-stack-grafana.monitoring.svc/d/meshwatch-workload/meshwatch-workload?var-namespace=shop&var-workload=payments',
     });
     expect(pageLatencyMs).toBeGreaterThanOrEqual(60_000);
 
