@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { MeshwatchError } from '../errors';
 import { packageVersion } from '../version';
+import { registerBacktestCommand } from './backtest';
 import { registerBenchCommand } from './bench';
 import { registerCheckConfigCommand } from './check-config';
 import { processIo, type CliIo } from './io';
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIo): Command {
   registerCheckConfigCommand(program, io);
   registerSimulateCommand(program, io);
   registerBenchCommand(program, io);
+  registerBacktestCommand(program, io);
   return program;
 }
 
