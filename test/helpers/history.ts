@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import pino from 'pino';
 import { createPrometheusClient } from '../../src/adapters/prometheus/client';
 import { engineOptions } from '../../src/app/engine-options';
@@ -11,10 +9,9 @@ import { parseConfig } from '../../src/config/load';
 import { DetectionEngine } from '../../src/core/engine';
 import type { FindingTransition } from '../../src/core/findings';
 import { meshQuery } from '../../src/signals/mesh';
-import { MESHWATCH_CLI, requireBuild } from './meshwatch';
+import { backfillHistory } from '../../scripts/lib/backfill';
+import { requireBuild } from './meshwatch';
 import { promtoolBinary } from './prometheus';
-
-const run = promisify(execFile);
 
 /** A fixed Monday 00:00 UTC: scenario tests run on the same history whatever the date. */
 export const EPOCH_MS = Date.UTC(2026, 0, 5);
@@ -37,33 +34,17 @@ export async function backfillScenario(options: {
   dataDir?: string;
 }): Promise<{ dir: string; dataDir: string }> {
   requireBuild();
-  const promtool = promtoolBinary();
+  promtoolBinary();
   const dir = mkdtempSync(join(tmpdir(), 'meshwatch-history-'));
   const dataDir = options.dataDir ?? join(dir, 'data');
-  const scenarioFile = resolve(__dirname, '../../scenarios', options.scenario);
-  for (const [i, [fromMs, toMs]] of options.ranges.entries()) {
-    const file = join(dir, `history-${i}.om`);
-    await run(process.execPath, [
-      MESHWATCH_CLI,
-      'simulate',
-      '--scenario',
-      scenarioFile,
-      ...(options.set ?? []).flatMap((s) => ['--set', s]),
-      '--backfill',
-      file,
-      '--epoch',
-      String((options.epochMs ?? EPOCH_MS) / 1000),
-      '--from',
-      String(fromMs / 1000),
-      '--to',
-      String(toMs / 1000),
-      '--step',
-      `${options.stepMs / 1000}s`,
-    ]);
-    await run(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', file, dataDir], {
-      maxBuffer: 16 << 20,
-    });
-  }
+  await backfillHistory({
+    scenarioFile: resolve(__dirname, '../../scenarios', options.scenario),
+    set: options.set ?? [],
+    epochMs: options.epochMs ?? EPOCH_MS,
+    ranges: options.ranges.map(([fromMs, toMs]) => ({ fromMs, toMs, stepMs: options.stepMs })),
+    dir,
+    dataDir,
+  });
   return { dir, dataDir };
 }
 

@@ -1,0 +1,62 @@
+/**
+ * The demo's timeline, as text: which findings opened or closed between two looks at the
+ * findings document, and what an Alertmanager notification says. Pure, so the demo's loop only
+ * fetches and prints.
+ */
+import type { FindingJson } from '../../src/app/findings-document';
+import type { WebhookNotification } from './alertmanager';
+
+/** How each signal reads in a sentence: the unit after the observed value. */
+const SIGNAL_UNITS: Record<string, string> = {
+  plaintext_requests_per_second: 'plaintext requests/s',
+  new_caller_requests_per_second: 'requests/s from new callers',
+  denied_requests_per_second: 'denied requests/s (401/403)',
+  requests_per_second: 'requests/s',
+  server_error_ratio: 'of requests ending in 5xx',
+};
+
+/** Findings that opened and closed since `before`, keyed by finding id. */
+export function findingChanges(
+  before: ReadonlyMap<string, FindingJson>,
+  now: readonly FindingJson[],
+): { opened: FindingJson[]; closed: FindingJson[] } {
+  const ids = new Set(now.map((f) => f.id));
+  return {
+    opened: now.filter((f) => !before.has(f.id)),
+    closed: [...before.values()].filter((f) => !ids.has(f.id)),
+  };
+}
+
+const value = (n: number): string => (Number.isInteger(n) ? String(n) : n.toFixed(2));
+
+/** One finding explained: what was observed against what was expected, and who is behind it. */
+export function explainFinding(f: FindingJson): string {
+  const unit = SIGNAL_UNITS[f.signal] ?? f.signal;
+  const callers = f.top_callers
+    .map(
+      (c) =>
+        `${c.source_workload_namespace}/${c.source_workload} (${c.source_principal || 'no mTLS identity'}) ${value(c.rate)}/s${c.new ? ', new' : ''}`,
+    )
+    .join('; ');
+  return `${value(f.observed)} ${unit}, expected ${value(f.expected)} (band ${value(f.lower)}..${value(f.upper)}), score ${f.score.toFixed(1)} >= ${f.threshold}; callers: ${callers || 'none named'}`;
+}
+
+/** The timeline line of a finding that opened. */
+export const openedLine = (f: FindingJson): string =>
+  `FINDING opened ${f.detector} at ${f.destination_namespace}/${f.destination_workload}: ${explainFinding(f)}`;
+
+/** The timeline line of a finding that closed. */
+export const closedLine = (f: FindingJson): string =>
+  `FINDING closed ${f.detector} at ${f.destination_namespace}/${f.destination_workload}`;
+
+/**
+ * The timeline lines of one webhook notification: a PAGE when it went to the pager receiver (the
+ * shipped routing sends only severity=critical there), NOTIFY for the chat receiver.
+ */
+export function notificationLines(n: WebhookNotification): string[] {
+  const kind = n.receiver === 'pager' ? 'PAGE' : 'NOTIFY';
+  return n.alerts.map(
+    (a) =>
+      `${kind} ${a.status} to ${n.receiver}: ${a.labels.alertname ?? '?'} severity=${a.labels.severity ?? '?'} destination=${a.labels.destination_namespace ?? '?'}/${a.labels.destination_workload ?? '?'}${a.status === 'firing' && a.annotations.runbook_url ? ` runbook ${a.annotations.runbook_url}` : ''}`,
+  );
+}
