@@ -90,3 +90,21 @@ export async function backfillToBlocks(options: {
   );
   return { dataDir, dir, samples: summary.samples, promtoolMs: Date.now() - started };
 }
+
+/**
+ * A small mesh with one plaintext edge from an in-mesh caller (it has a sidecar, so Istio knows its
+ * workload): frontend -> catalog over mTLS, legacy/reporting -> catalog in plaintext, flat rates.
+ */
+export const PLAINTEXT_IN_MESH_SCENARIO = `
+name: plaintext-in-mesh
+seed: 3
+trust_domain: cluster.local
+pattern: { daily_amplitude: 0, weekend_factor: 1, noise: 0 }
+workloads:
+  - { name: frontend, namespace: shop }
+  - { name: catalog, namespace: shop }
+  - { name: reporting, namespace: legacy }
+calls:
+  - { from: shop/frontend, to: shop/catalog, rate: 20 }
+  - { from: legacy/reporting, to: shop/catalog, rate: 2, tls: plaintext }
+`;

@@ -2,21 +2,7 @@ import { startAlertmanager, loopbackAlertmanagerConfig, startWebhookReceiver } f
 import { startMeshwatch } from '../helpers/meshwatch';
 import { waitFor } from '../helpers/ports';
 import { removeDir, startPrometheus } from '../helpers/prometheus';
-import { startSimulatorForTest } from '../helpers/simulator';
-
-const SCENARIO = `
-name: push
-seed: 3
-trust_domain: cluster.local
-pattern: { daily_amplitude: 0, weekend_factor: 1, noise: 0 }
-workloads:
-  - { name: frontend, namespace: shop }
-  - { name: catalog, namespace: shop }
-  - { name: reporting, namespace: legacy }
-calls:
-  - { from: shop/frontend, to: shop/catalog, rate: 10 }
-  - { from: legacy/reporting, to: shop/catalog, rate: 2, tls: plaintext }
-`;
+import { startSimulatorForTest, PLAINTEXT_IN_MESH_SCENARIO } from '../helpers/simulator';
 
 describe('the daemon with alertmanager.url set', () => {
   it('posts its findings to a real Alertmanager with the alert name and destination of the rules', async () => {
@@ -24,7 +10,10 @@ describe('the daemon with alertmanager.url set', () => {
     const am = await startAlertmanager(
       loopbackAlertmanagerConfig(webhook.url, { group_wait: '1s', group_interval: '1s' }),
     );
-    const sim = await startSimulatorForTest({ scenario: { yaml: SCENARIO }, epochMs: Date.now() - 60_000 });
+    const sim = await startSimulatorForTest({
+      scenario: { yaml: PLAINTEXT_IN_MESH_SCENARIO },
+      epochMs: Date.now() - 60_000,
+    });
     const prometheus = await startPrometheus({ targets: [sim.target] });
     const mw = await startMeshwatch({
       prometheus: { url: prometheus.url, timeout: '900ms' },

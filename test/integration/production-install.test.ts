@@ -13,7 +13,7 @@ import { requireBuild } from '../helpers/meshwatch';
 import { samplesOf } from '../helpers/metrics-text';
 import { freePort, waitFor } from '../helpers/ports';
 import { removeDir, startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
-import { startSimulatorForTest, type TestSimulator } from '../helpers/simulator';
+import { startSimulatorForTest, type TestSimulator, PLAINTEXT_IN_MESH_SCENARIO } from '../helpers/simulator';
 
 const ROOT = resolve(__dirname, '../..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
@@ -21,20 +21,6 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   devDependencies: Record<string, string>;
 };
 const CONFIGS = ['deploy/base', 'deploy/overlays/kube-prometheus-stack', 'deploy/overlays/mimir'];
-
-const SCENARIO = `
-name: production-install
-seed: 3
-trust_domain: cluster.local
-pattern: { daily_amplitude: 0, weekend_factor: 1, noise: 0 }
-workloads:
-  - { name: frontend, namespace: shop }
-  - { name: catalog, namespace: shop }
-  - { name: reporting, namespace: legacy }
-calls:
-  - { from: shop/frontend, to: shop/catalog, rate: 20 }
-  - { from: legacy/reporting, to: shop/catalog, rate: 2, tls: plaintext }
-`;
 
 describe('meshwatch installed as the runtime image holds it (production dependencies only)', () => {
   let dir: string;
@@ -46,7 +32,10 @@ describe('meshwatch installed as the runtime image holds it (production dependen
     requireBuild();
     dir = prepareProductionInstall({ root: ROOT });
     cli = join(dir, 'dist/src/cli/main.js');
-    sim = await startSimulatorForTest({ scenario: { yaml: SCENARIO }, epochMs: Date.now() - 60_000 });
+    sim = await startSimulatorForTest({
+      scenario: { yaml: PLAINTEXT_IN_MESH_SCENARIO },
+      epochMs: Date.now() - 60_000,
+    });
     prometheus = await startPrometheus({ targets: [sim.target] });
   }, 120_000);
 
