@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { expectCommittedAsGenerated } from '../../helpers/generated';
 import { parse } from 'yaml';
 import {
   DEFAULT_CONFIGMAP_OPTIONS,
@@ -14,7 +13,6 @@ import type { Dashboard, QueryPanel } from '../../../src/dashboards/model';
 import { panelQueries, variableQueries } from '../../../src/dashboards/queries';
 import { SIGNAL_PANELS } from '../../../src/dashboards/workload';
 
-const ROOT = join(__dirname, '..', '..', '..');
 const dashboards = Object.values(meshwatchDashboards());
 const queryPanels = (d: Dashboard): QueryPanel[] => d.panels.filter((p): p is QueryPanel => p.type !== 'row');
 const byTitle = (d: Dashboard, title: string): QueryPanel => {
@@ -26,17 +24,8 @@ const byTitle = (d: Dashboard, title: string): QueryPanel => {
 describe('the generated dashboard files', () => {
   it.each(generatedDashboardFiles().map((f) => [f.path, f.content]))(
     'commits %s exactly as src/dashboards renders it',
-    (path, content) => {
-      const committed = readFileSync(join(ROOT, path), 'utf8');
-      try {
-        expect(committed).toBe(content);
-      } catch (err) {
-        throw new Error(
-          `${path} differs from what src/dashboards generates: run \`npm run generate:dashboards\` ` +
-            `(node dist/scripts/generate-dashboards.js after a build) and commit the result.\n${(err as Error).message}`,
-        );
-      }
-    },
+    (path, content) =>
+      expectCommittedAsGenerated(path, content, 'src/dashboards', 'npm run generate:dashboards'),
   );
 
   it('are three JSON dashboards under grafana/ and their three ConfigMaps under deploy/base/generated/dashboards/', () => {

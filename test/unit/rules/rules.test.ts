@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import { expectCommittedAsGenerated } from '../../helpers/generated';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import {
@@ -18,17 +19,7 @@ const options = { runbookBaseUrl: 'https://example.com/runbooks/', job: 'mw', gr
 describe('the generated rule files', () => {
   it.each(generatedRuleFiles().map((f) => [f.path, f.content]))(
     'commits %s exactly as src/rules renders it',
-    (path, content) => {
-      const committed = readFileSync(join(ROOT, path), 'utf8');
-      try {
-        expect(committed).toBe(content);
-      } catch (err) {
-        throw new Error(
-          `${path} differs from what src/rules generates: run \`npm run generate:rules\` ` +
-            `(node dist/scripts/generate-rules.js after a build) and commit the result.\n${(err as Error).message}`,
-        );
-      }
-    },
+    (path, content) => expectCommittedAsGenerated(path, content, 'src/rules', 'npm run generate:rules'),
   );
 
   it('starts every file with the generated-by line', () => {
