@@ -161,7 +161,7 @@ export function healthDashboard(): Dashboard {
       timeseries({
         title: 'Dropped series by reason',
         description:
-          'Series not tracked because the limits are reached (capacity: those go unwatched) or evicted after not being seen (evicted: normal churn).',
+          'Series not tracked because the limits are reached (capacity: those go unwatched, MeshwatchCapacityExceeded) or evicted after not being seen (evicted: normal churn).',
         unit: 'cps',
         width: 12,
         queries: [

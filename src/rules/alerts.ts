@@ -240,6 +240,31 @@ export function healthAlertRules(options: AlertRuleOptions): AlertRule[] {
       'No {{ $labels.metric }} series in Prometheus has the label {{ $labels.label }} (or there is no ' +
         '{{ $labels.metric }} at all), so the detectors that need it report nothing, even during an attack.',
     ),
+    // A series refused at capacity is counted again at every poll that sees it, so the counter
+    // keeps rising for as long as anything goes unwatched. 10m spans 20 polls at the default
+    // 30s, so it holds the alert between polls, and it clears 10m after the last refusal.
+    // The warm-up replays history through the same tables: its drops (a burst at process start,
+    // from a mesh that may be gone) are kept out by requiring the warm-up to have been complete
+    // for the whole window, which also keeps a restart's counter reset out. for: 0s, since past the
+    // warm-up every refusal is a real unwatched series (a new caller with one request is refused
+    // for only a rate window), and waiting would let exactly that one through.
+    rule(
+      'MeshwatchCapacityExceeded',
+      [
+        'increase(meshwatch_series_dropped_total{reason="capacity"}[10m]) > 0',
+        '  and on(job, instance)',
+        'min_over_time(meshwatch_warmup_complete[10m]) == 1',
+      ].join('\n'),
+      '0s',
+      'meshwatch is at its series limit: new callers and destinations go unwatched.',
+      'meshwatch {{ $labels.instance }} is refusing to track new series ({{ $value | printf "%.0f" }} refusals ' +
+        'in the last 10 minutes; a refused series counts again at each poll) because a detector is full: it ' +
+        'already tracks limits.max_destinations destinations or limits.max_edges edges. New series are not ' +
+        'tracked: a new caller is not reported as new, and a new destination gets no baseline, so its ' +
+        'traffic, errors and denials are not scored. Raise limits.max_destinations or limits.max_edges ' +
+        '(meshwatch_tracked_series shows which detector is full); memory grows with them, so raise ' +
+        "meshwatch's memory request and limit too.",
+    ),
   ];
 }
 

@@ -108,6 +108,14 @@ describe("the alerts on meshwatch's own health", () => {
         { severity: 'warning' },
       ],
       ['MeshwatchTelemetryLabelsMissing', 'meshwatch_required_labels_present == 0', '10m', { severity: 'warning' }],
+      [
+        'MeshwatchCapacityExceeded',
+        'increase(meshwatch_series_dropped_total{reason="capacity"}[10m]) > 0\n' +
+          '  and on(job, instance)\n' +
+          'min_over_time(meshwatch_warmup_complete[10m]) == 1',
+        '0s',
+        { severity: 'warning' },
+      ],
     ]);
   });
 });
