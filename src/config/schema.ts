@@ -138,7 +138,7 @@ export const CONFIG_SCHEMA = section('meshwatch configuration', {
       min: 1,
     }),
     max_edges: integer({
-      doc: 'Most (caller, destination) edges remembered by the new_caller and unauthorized detectors.',
+      doc: 'Most (caller, destination) edges remembered by the new_caller and unauthorized detectors; more are dropped and counted in meshwatch_series_dropped_total{reason="capacity"} (alert MeshwatchCapacityExceeded). new_caller keeps two entries for an edge whose caller has an mTLS identity (with and without it, so a known workload that falls back to plaintext is not a stranger): a mesh of N mTLS edges needs up to 2N.',
       default: 100_000,
       min: 1,
     }),

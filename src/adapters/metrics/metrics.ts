@@ -107,7 +107,7 @@ export class MeshwatchMetrics {
   );
   readonly seriesDropped = new Counter({
     name: 'meshwatch_series_dropped_total',
-    help: 'Series no longer or never tracked: over the capacity limit, or evicted after not being seen.',
+    help: 'Series not tracked: refused over the capacity limit (counted at every poll that sees them), or evicted after not being seen.',
     labelNames: ['reason'],
     registers: [this.registry],
   });
