@@ -7,14 +7,13 @@ import { RULE_FILE_PATH } from '../../src/rules/targets';
 import {
   ALERTMANAGER_CONFIG_PATH,
   amtoolBinary,
-  loopbackAlertmanagerConfig,
-  startAlertmanager,
-  startWebhookReceiver,
+  startRoutedAlertmanager,
+  type RoutedAlertmanager,
   type RunningAlertmanager,
   type WebhookReceiver,
 } from '../helpers/alertmanager';
 import { waitFor } from '../helpers/ports';
-import { promtoolBinary, removeDir } from '../helpers/prometheus';
+import { promtoolBinary } from '../helpers/prometheus';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
@@ -95,18 +94,15 @@ describe('the shipped Alertmanager configuration', () => {
 describe('a real Alertmanager running the shipped routing and inhibition', () => {
   let am: RunningAlertmanager;
   let webhook: WebhookReceiver;
+  let routed: RoutedAlertmanager | undefined;
 
   beforeAll(async () => {
-    webhook = await startWebhookReceiver();
-    am = await startAlertmanager(
-      loopbackAlertmanagerConfig(webhook.url, { group_wait: '1s', group_interval: '1s' }),
-    );
+    routed = await startRoutedAlertmanager();
+    ({ am, webhook } = routed);
   });
 
   afterAll(async () => {
-    await am?.stop();
-    await webhook?.stop();
-    removeDir(am?.dir ?? '');
+    await routed?.stop();
   });
 
   it('pages once for a destination, mutes its warnings, and still sends the warnings of other destinations', async () => {

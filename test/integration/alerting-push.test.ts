@@ -2,14 +2,12 @@ import { AlertmanagerPush } from '../../src/adapters/alertmanager/push';
 import type { Finding } from '../../src/core/types';
 import { AlertmanagerPushError } from '../../src/errors';
 import {
-  loopbackAlertmanagerConfig,
-  startAlertmanager,
-  startWebhookReceiver,
+  startRoutedAlertmanager,
+  type RoutedAlertmanager,
   type RunningAlertmanager,
   type WebhookReceiver,
 } from '../helpers/alertmanager';
 import { freePort, waitFor } from '../helpers/ports';
-import { removeDir } from '../helpers/prometheus';
 
 const spike = (nowMs: number): Finding => ({
   id: 'unauthorized/shop/payments',
@@ -31,18 +29,15 @@ const spike = (nowMs: number): Finding => ({
 describe('pushing findings straight to a real Alertmanager', () => {
   let am: RunningAlertmanager;
   let webhook: WebhookReceiver;
+  let routed: RoutedAlertmanager | undefined;
 
   beforeAll(async () => {
-    webhook = await startWebhookReceiver();
-    am = await startAlertmanager(
-      loopbackAlertmanagerConfig(webhook.url, { group_wait: '1s', group_interval: '1s' }),
-    );
+    routed = await startRoutedAlertmanager();
+    ({ am, webhook } = routed);
   });
 
   afterAll(async () => {
-    await am?.stop();
-    await webhook?.stop();
-    removeDir(am?.dir ?? '');
+    await routed?.stop();
   });
 
   it('pages through the shipped routing while the finding is open and resolves it when it closes', async () => {

@@ -1,4 +1,4 @@
-import { startAlertmanager, loopbackAlertmanagerConfig, startWebhookReceiver } from '../helpers/alertmanager';
+import { startRoutedAlertmanager } from '../helpers/alertmanager';
 import { startMeshwatch } from '../helpers/meshwatch';
 import { waitFor } from '../helpers/ports';
 import { removeDir, startPrometheus } from '../helpers/prometheus';
@@ -6,10 +6,8 @@ import { startSimulatorForTest, PLAINTEXT_IN_MESH_SCENARIO } from '../helpers/si
 
 describe('the daemon with alertmanager.url set', () => {
   it('posts its findings to a real Alertmanager with the alert name and destination of the rules', async () => {
-    const webhook = await startWebhookReceiver();
-    const am = await startAlertmanager(
-      loopbackAlertmanagerConfig(webhook.url, { group_wait: '1s', group_interval: '1s' }),
-    );
+    const routed = await startRoutedAlertmanager();
+    const { am } = routed;
     const sim = await startSimulatorForTest({
       scenario: { yaml: PLAINTEXT_IN_MESH_SCENARIO },
       epochMs: Date.now() - 60_000,
@@ -39,10 +37,8 @@ describe('the daemon with alertmanager.url set', () => {
       await mw.stop('SIGKILL');
       await prometheus.stop();
       await sim.stop();
-      await am.stop();
-      await webhook.stop();
+      await routed.stop();
       removeDir(prometheus.dir);
-      removeDir(am.dir);
     }
   });
 });
