@@ -280,13 +280,17 @@ function describeIncident(incident: Incident): string {
     case 'new_caller':
       return `${incident.call.from} starts calling ${incident.call.to}, which it never called (${incident.call.rate}/s)`;
     case 'denial_spike':
-      return `${incident.from} hammers ${incident.to} and is denied by authorization (${incident.rate}/s)`;
+      return incident.denial === 'l4'
+        ? `${incident.from} floods ${incident.to} with connections an L4 policy denies (${incident.rate}/s)`
+        : `${incident.from} hammers ${incident.to} and is denied by authorization (${incident.rate}/s)`;
     case 'denial_ramp':
       return `denials from ${incident.from} at ${incident.to} ramp up to ${incident.endRate}/s`;
     case 'traffic_change':
       return `traffic into ${incident.to} changes x${incident.factor}`;
     case 'error_burst':
       return `${incident.share * 100}% of ${incident.to}'s responses become ${incident.code}`;
+    case 'twin_workload':
+      return `a copy of ${incident.of} in cluster ${incident.twin.cluster} starts calling ${incident.call.to} (${incident.call.rate}/s)`;
   }
 }
 

@@ -6,14 +6,38 @@
 import type { FindingJson } from '../../src/app/findings-document';
 import type { WebhookNotification } from './alertmanager';
 
-/** How each signal reads in a sentence: the unit after the observed value. */
-const SIGNAL_UNITS: Record<string, string> = {
-  plaintext_requests_per_second: 'plaintext requests/s',
-  new_caller_requests_per_second: 'requests/s from new callers',
-  denied_requests_per_second: 'denied requests/s (401/403)',
-  requests_per_second: 'requests/s',
-  server_error_ratio: 'of requests ending in 5xx',
+/** How each signal reads in a sentence, for values from requests (http) and from connections (tcp). */
+const SIGNAL_UNITS: Record<string, { http: string; tcp: string; both: string }> = {
+  plaintext_requests_per_second: {
+    http: 'plaintext requests/s',
+    tcp: 'plaintext connections/s',
+    both: 'plaintext requests and connections/s',
+  },
+  new_caller_requests_per_second: {
+    http: 'requests/s from new callers',
+    tcp: 'connections/s from new callers',
+    both: 'requests and connections/s from new callers',
+  },
+  denied_requests_per_second: {
+    http: 'denied requests/s (401/403)',
+    tcp: 'denied connections/s (L4 DENY)',
+    both: 'denied requests (401/403) and connections (L4 DENY)/s',
+  },
+  requests_per_second: { http: 'requests/s', tcp: 'requests/s', both: 'requests/s' },
+  connections_per_second: { http: 'connections/s', tcp: 'connections/s', both: 'connections/s' },
+  server_error_ratio: {
+    http: 'of requests ending in 5xx',
+    tcp: 'of requests ending in 5xx',
+    both: 'of requests ending in 5xx',
+  },
 };
+
+function unitOf(f: FindingJson): string {
+  const units = SIGNAL_UNITS[f.signal];
+  if (!units) return f.signal;
+  if (f.layers.length === 2) return units.both;
+  return f.layers[0] === 'tcp' ? units.tcp : units.http;
+}
 
 /** Findings that opened and closed since `before`, keyed by finding id. */
 export function findingChanges(
@@ -31,11 +55,11 @@ const value = (n: number): string => (Number.isInteger(n) ? String(n) : n.toFixe
 
 /** One finding explained: what was observed against what was expected, and who is behind it. */
 export function explainFinding(f: FindingJson): string {
-  const unit = SIGNAL_UNITS[f.signal] ?? f.signal;
+  const unit = unitOf(f);
   const callers = f.top_callers
     .map(
       (c) =>
-        `${c.source_workload_namespace}/${c.source_workload} (${c.source_principal || 'no mTLS identity'}) ${value(c.rate)}/s${c.new ? ', new' : ''}`,
+        `${c.source_workload_namespace}/${c.source_workload} (${c.source_principal || 'no mTLS identity'}) ${value(c.rate)}/s${c.layer === 'tcp' ? ' over TCP' : ''}${c.new ? ', new' : ''}`,
     )
     .join('; ');
   return `${value(f.observed)} ${unit}, expected ${value(f.expected)} (band ${value(f.lower)}..${value(f.upper)}), score ${f.score.toFixed(1)} >= ${f.threshold}; callers: ${callers || 'none named'}`;

@@ -7,11 +7,10 @@ import type { Config } from '../config/types';
 import { DetectionEngine } from '../core/engine';
 import type { DetectorName } from '../core/types';
 import { PrometheusQueryError } from '../errors';
-import { meshQuery } from '../signals/mesh';
 import { shippedDetectorAlertRules, type DetectorAlertRule } from './backtest/alerts';
 import { BacktestRecorder, DEFAULT_RECORDER_LIMITS, type RecorderLimits } from './backtest/recorder';
 import type { BacktestJson, BacktestResult } from './backtest/types';
-import { engineOptions } from './engine-options';
+import { engineOptions, meshQueryOf } from './engine-options';
 import { warmUp, type RangeQueryApi } from './warmup';
 
 /** The result types, re-exported so callers need only this module. */
@@ -59,11 +58,7 @@ export async function runBacktest(deps: BacktestDeps, range: BacktestRange): Pro
     deps.alertRules ?? shippedDetectorAlertRules(),
     deps.limits ?? DEFAULT_RECORDER_LIMITS,
   );
-  const query = meshQuery({
-    serverReporters: config.telemetry.serverReporters,
-    rateWindowMs: config.poll.rateWindowMs,
-    denialCodes: config.detectors.unauthorized.denialCodes.map(String),
-  });
+  const query = meshQueryOf(config);
   const lookbackMs = config.warmup.lookbackMs;
   const firstMs = range.fromMs - lookbackMs;
   const span = Math.max(1, range.toMs - firstMs);
@@ -116,6 +111,7 @@ export function backtestJson(result: BacktestResult): BacktestJson {
   return {
     findings: result.findings.map((f) => ({
       detector: f.detector,
+      destination_cluster: f.destination.cluster,
       destination_namespace: f.destination.namespace,
       destination_workload: f.destination.workload,
       source_principal: f.sourcePrincipal,
@@ -126,6 +122,7 @@ export function backtestJson(result: BacktestResult): BacktestJson {
     alerts: result.alerts.map((a) => ({
       alertname: a.alertname,
       severity: a.severity,
+      destination_cluster: a.destination.cluster,
       destination_namespace: a.destination.namespace,
       destination_workload: a.destination.workload,
       start: iso(a.startMs),

@@ -1,6 +1,7 @@
 import type { Config } from '../config/types';
 import { trafficBaselineOptions } from '../core/baseline';
 import type { EngineOptions } from '../core/engine';
+import { meshQuery } from '../signals/mesh';
 
 // A denial level that stays high for six hours becomes the new normal: long enough that an
 // attack is paged and looked at, short enough that a policy change does not alarm for days.
@@ -28,4 +29,14 @@ export function engineOptions(config: Config): EngineOptions {
       },
     },
   };
+}
+
+/** The mesh query (one per poll, replayed over history by the warm-up) from the configuration. */
+export function meshQueryOf(config: Config): string {
+  return meshQuery({
+    serverReporters: config.telemetry.serverReporters,
+    rateWindowMs: config.poll.rateWindowMs,
+    denialCodes: config.detectors.unauthorized.denialCodes.map(String),
+    denialFlags: config.detectors.unauthorized.denialFlags,
+  });
 }

@@ -14,6 +14,8 @@ export interface FindingsDocument {
 export interface FindingJson {
   id: string;
   detector: string;
+  /** Empty where the telemetry has no cluster label. */
+  destination_cluster: string;
   destination_namespace: string;
   destination_workload: string;
   signal: string;
@@ -23,10 +25,15 @@ export interface FindingJson {
   upper: number;
   score: number;
   threshold: number;
+  /** The layers the observed value came from: `http` (istio_requests_total), `tcp` (istio_tcp_*). */
+  layers: string[];
   top_callers: Array<{
     source_principal: string;
+    source_cluster: string;
     source_workload_namespace: string;
     source_workload: string;
+    layer: string;
+    /** Requests (layer http) or connections (layer tcp) per second. */
     rate: number;
     new?: boolean;
   }>;
@@ -56,6 +63,7 @@ export function toJson(f: Finding): FindingJson {
   return {
     id: f.id,
     detector: f.detector,
+    destination_cluster: f.destination.cluster,
     destination_namespace: f.destination.namespace,
     destination_workload: f.destination.workload,
     signal: f.signal,
@@ -65,10 +73,13 @@ export function toJson(f: Finding): FindingJson {
     upper: f.upper,
     score: f.score,
     threshold: f.threshold,
+    layers: f.layers,
     top_callers: f.topCallers.map((c) => ({
       source_principal: c.caller.principal,
+      source_cluster: c.caller.cluster,
       source_workload_namespace: c.caller.namespace,
       source_workload: c.caller.workload,
+      layer: c.layer,
       rate: c.rate,
       ...(c.isNew === undefined ? {} : { new: c.isNew }),
     })),

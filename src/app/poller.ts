@@ -1,15 +1,25 @@
 import type { Config } from '../config/types';
-import { allRequiredLabels, blindDetectors } from '../core/detectors/requirements';
+import {
+  allRequiredLabels,
+  blindDetectors,
+  blindness,
+  checkedMetrics,
+  meshLayers,
+  REQUIRED_LABELS,
+  type BlindSet,
+  type TelemetryState,
+} from '../core/detectors/requirements';
 import { DetectionEngine, type EngineResult } from '../core/engine';
+import { destinationKey } from '../core/keys';
 import type { FindingTransition } from '../core/findings';
 import type { MeshSnapshot } from '../core/mesh';
-import type { DetectorName, Finding } from '../core/types';
+import type { DetectorName, Finding, Layer } from '../core/types';
 import type { Logger } from '../adapters/logger';
 import type { MeshwatchMetrics } from '../adapters/metrics/metrics';
-import { decodeRequiredLabels, requiredLabelsQuery, type LabelPresence } from '../signals/labels';
-import { decodeMesh, meshQuery } from '../signals/mesh';
+import { decodeTelemetry, labelPresence, requiredLabelsQuery, type LabelPresence } from '../signals/labels';
+import { decodeMesh } from '../signals/mesh';
 import type { InstantSample } from '../signals/types';
-import { engineOptions } from './engine-options';
+import { engineOptions, meshQueryOf } from './engine-options';
 import { describeError } from './errors';
 import { findingsDocument, type FindingsDocument } from './findings-document';
 
@@ -46,6 +56,7 @@ export class Poller {
   readonly labelsQuery = requiredLabelsQuery(REQUIRED);
   private readonly now: () => number;
   private missingLabels = new Set<string>();
+  private layers: readonly Layer[] | undefined;
   private lastAttemptMs: number | undefined;
   private lastSuccessMs: number | undefined;
   private lastError: string | undefined;
@@ -53,11 +64,7 @@ export class Poller {
   constructor(private readonly deps: PollerDeps) {
     this.now = deps.now ?? Date.now;
     this.engine = new DetectionEngine(engineOptions(deps.config));
-    this.meshQuery = meshQuery({
-      serverReporters: deps.config.telemetry.serverReporters,
-      rateWindowMs: deps.config.poll.rateWindowMs,
-      denialCodes: deps.config.detectors.unauthorized.denialCodes.map(String),
-    });
+    this.meshQuery = meshQueryOf(deps.config);
     for (const detector of DETECTORS) {
       deps.metrics.detectorThreshold.set({ detector }, deps.config.detectors[detector].threshold);
       deps.metrics.findingsOpen.set({ detector }, 0);
@@ -110,13 +117,13 @@ export class Poller {
   }
 
   /** Feeds one step of history to the engine (warm start): the same code as a live poll, without findings. */
-  learn(snapshot: MeshSnapshot, blind: ReadonlySet<DetectorName>): void {
+  learn(snapshot: MeshSnapshot, blind: BlindSet): void {
     this.engine.observe(snapshot, false, blind);
     this.publishState();
   }
 
   /** Checks the telemetry's labels once (for the warm-up) and returns the detectors that are blind. */
-  async checkTelemetry(atMs: number, signal?: AbortSignal): Promise<Set<DetectorName>> {
+  async checkTelemetry(atMs: number, signal?: AbortSignal): Promise<BlindSet> {
     return this.checkLabels(await this.query(this.labelsQuery, atMs, signal));
   }
 
@@ -171,27 +178,67 @@ export class Poller {
     }
   }
 
-  /** Publishes label presence, warns on each change, and returns the detectors that cannot work. */
-  private checkLabels(samples: InstantSample[]): Set<DetectorName> {
-    const presence = decodeRequiredLabels(REQUIRED, samples);
+  /**
+   * Publishes what telemetry the mesh has and which labels are missing, says so in the log on each
+   * change, and returns the (detector, layer) pairs that cannot be read.
+   */
+  private checkLabels(samples: InstantSample[]): BlindSet {
+    const state = decodeTelemetry(REQUIRED, samples);
+    const presence = labelPresence(REQUIRED, state);
+    const blind = blindness(state);
+    const blindSet = new Set(blindDetectors(blind));
     this.deps.metrics.publishLabelPresence(presence);
-    const missing = new Set(presence.filter((p) => !p.present).map((p) => `${p.metric}/${p.label}`));
-    const blind = blindDetectors(missing);
+    this.deps.metrics.publishTelemetry(
+      checkedMetrics().map((metric) => ({ metric, present: state.present.has(metric) })),
+      DETECTORS.map((detector) => ({ detector, blind: blindSet.has(detector) })),
+    );
+    this.reportLayers(state);
+    const missing = new Set(
+      presence.filter((p) => !p.present && p.reason !== 'no_telemetry').map((p) => `${p.metric}/${p.label}`),
+    );
     for (const p of presence) this.reportChange(p);
     this.missingLabels = missing;
     return blind;
   }
 
+  /** Logs the kind of mesh the telemetry shows, when it is first seen and when it changes. */
+  private reportLayers(state: TelemetryState): void {
+    const layers = meshLayers(state);
+    if (this.layers !== undefined && this.layers.join() === layers.join()) return;
+    this.layers = layers;
+    if (layers.length === 0) {
+      this.deps.logger.warn(
+        { layers, blindDetectors: DETECTORS },
+        'no Istio telemetry in Prometheus (neither istio_requests_total nor istio_tcp_connections_opened_total): is Istio scraped (sidecars, ztunnel, waypoints)? Every detector reports nothing until it is',
+      );
+      return;
+    }
+    const httpOnly = DETECTORS.filter((d) => !REQUIRED_LABELS[d].some((r) => r.layer === 'tcp'));
+    const kind =
+      layers.length === 2
+        ? 'HTTP and TCP telemetry (sidecars, ambient with waypoints, or a mix)'
+        : layers[0] === 'tcp'
+          ? `TCP telemetry only: an ambient mesh without waypoints (ztunnel), or sidecars serving only TCP; traffic scores connection rates, unauthorized counts L4 denials, and ${httpOnly.join(', ')} has nothing to score (no HTTP telemetry)`
+          : 'HTTP telemetry only (sidecars without TCP services)';
+    this.deps.logger.info(
+      { layers, metrics: [...state.present].sort() },
+      `Istio telemetry in Prometheus: ${kind}`,
+    );
+  }
+
   private reportChange(p: LabelPresence): void {
     const key = `${p.metric}/${p.label}`;
-    if (!p.present && !this.missingLabels.has(key)) {
-      const blind = [...blindDetectors(new Set([key]))];
-      const detectors = blind.join(', ');
+    // No telemetry at all is one line (reportLayers), not one per label.
+    if (!p.present && p.reason !== 'no_telemetry' && !this.missingLabels.has(key)) {
+      const detectors = DETECTORS.filter((d) =>
+        REQUIRED_LABELS[d].some((r) => r.metric === p.metric && r.label === p.label),
+      );
+      const layer = p.layer.toUpperCase();
       this.deps.logger.warn(
-        { metric: p.metric, label: p.label, reason: p.reason, blindDetectors: blind },
+        { metric: p.metric, label: p.label, layer: p.layer, reason: p.reason, blindDetectors: detectors },
         p.reason === 'metric_absent'
-          ? `no ${p.metric} series in Prometheus: is Istio telemetry scraped? Detectors that report nothing until it is: ${detectors}`
-          : `Istio telemetry lacks the label ${p.label} on ${p.metric} (stripped by the mesh's telemetry settings?): detectors that report nothing until it is back: ${detectors}`,
+          ? `no ${p.metric} series in Prometheus although the mesh has ${layer} telemetry (dropped to save cardinality?): detectors that cannot read ${layer} traffic until it is back: ${detectors.join(', ')}`
+          : `Istio telemetry lacks the label ${p.label} on ${p.metric} (stripped by the mesh's telemetry settings?): detectors that cannot read ${layer} traffic until it is back: ${detectors.join(', ')}`,
       );
     } else if (p.present && this.missingLabels.has(key)) {
       this.deps.logger.info(
@@ -206,13 +253,16 @@ function logTransition(logger: Logger, t: FindingTransition): void {
   const f = t.finding;
   const fields = {
     detector: f.detector,
-    destination: `${f.destination.namespace}/${f.destination.workload}`,
+    destination: destinationKey(f.destination),
+    signal: f.signal,
+    layers: f.layers,
     observed: f.observed,
     expected: f.expected,
     score: f.score,
     threshold: f.threshold,
-    topCallers: f.topCallers.map((c) =>
-      c.caller.principal !== 'unknown' ? c.caller.principal : `${c.caller.namespace}/${c.caller.workload}`,
+    topCallers: f.topCallers.map(
+      (c) =>
+        `${c.caller.principal !== 'unknown' ? c.caller.principal : `${c.caller.namespace}/${c.caller.workload}`} (${c.layer})`,
     ),
   };
   if (t.kind === 'opened') logger.warn(fields, 'finding opened');

@@ -1,5 +1,5 @@
 import type { Logger } from '../adapters/logger';
-import type { DetectorName } from '../core/types';
+import type { BlindSet } from '../core/detectors/requirements';
 import type { MeshSnapshot } from '../core/mesh';
 import { decodeMeshRange } from '../signals/mesh';
 import type { RangeSeries } from '../signals/types';
@@ -27,7 +27,7 @@ export interface RangeQueryApi {
 /** What the warm-up replays history into. */
 export interface WarmupTarget {
   meshQuery: string;
-  learn(snapshot: MeshSnapshot, blind: ReadonlySet<DetectorName>): void;
+  learn(snapshot: MeshSnapshot, blind: BlindSet): void;
 }
 
 /** What shapes the warm-up. */
@@ -37,7 +37,7 @@ export interface WarmupOptions {
   maxSamplesPerQuery: number;
   /** The first live poll's time: history ends one step before it. */
   endMs: number;
-  blind: ReadonlySet<DetectorName>;
+  blind: BlindSet;
   /** Wait before retrying a failed chunk. */
   retryDelayMs: number;
   signal?: AbortSignal;

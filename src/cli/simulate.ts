@@ -1,4 +1,4 @@
-/** `meshwatch simulate`: serve a scenario's mesh as Istio sidecar metrics, or write its history. */
+/** `meshwatch simulate`: serve a scenario's mesh as Istio's proxies report it, or write its history. */
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { Command, Option } from 'commander';
@@ -93,7 +93,9 @@ async function backfill(options: SimulateOptions, io: CliIo, nowMs: number): Pro
 export function registerSimulateCommand(program: Command, io: CliIo): void {
   program
     .command('simulate')
-    .description('serve an Istio mesh scenario as sidecar metrics, or write its history as OpenMetrics')
+    .description(
+      "serve an Istio mesh scenario as its proxies' metrics (sidecars, ztunnel, waypoints), or write its history as OpenMetrics",
+    )
     .requiredOption(
       '--scenario <file>',
       'scenario YAML file (see docs/scenarios.md)',

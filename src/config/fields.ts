@@ -193,13 +193,17 @@ export function oneOf<V extends string>(o: Common & { values: readonly V[]; defa
   };
 }
 
-/** A non-empty list of distinct words from a fixed set; comma-separated in env. */
-export function listOf<V extends string>(o: Common & { values: readonly V[]; default: V[] }): Field<V[]> {
-  const allowed = `one or more of ${o.values.join(', ')}`;
+/** A non-empty list of distinct words that `accepts` takes; comma-separated in env (`example`). */
+function wordList<V extends string>(
+  o: Common & { default: V[] },
+  allowed: string,
+  example: string,
+  accepts: (item: unknown) => boolean,
+): Field<V[]> {
   const convert = (input: unknown, items: unknown[]): Conversion<V[]> => {
     if (items.length === 0) return bad(`${show(input)} is empty (allowed: ${allowed})`);
     for (const [i, item] of items.entries()) {
-      if (!o.values.includes(item as V)) return bad(`${show(item)} is not allowed (allowed: ${allowed})`);
+      if (!accepts(item)) return bad(`${show(item)} is not allowed (allowed: ${allowed})`);
       if (items.indexOf(item) !== i) return bad(`${show(item)} is listed twice (allowed: ${allowed})`);
     }
     return ok(items as V[]);
@@ -212,13 +216,20 @@ export function listOf<V extends string>(o: Common & { values: readonly V[]; def
     default: o.default,
     defaultText: `[${o.default.join(', ')}]`,
     allowed,
-    envFormat: `comma-separated, e.g. \`${o.values.join(',')}\``,
+    envFormat: `comma-separated, e.g. \`${example}\``,
     fromYaml: (input) =>
       Array.isArray(input)
         ? convert(input, input)
         : bad(`${show(input)} is not a list (allowed: ${allowed})`),
     fromText: (text) => convert(text, text === '' ? [] : text.split(',').map((item) => item.trim())),
   };
+}
+
+/** A non-empty list of distinct words from a fixed set; comma-separated in env. */
+export function listOf<V extends string>(o: Common & { values: readonly V[]; default: V[] }): Field<V[]> {
+  return wordList(o, `one or more of ${o.values.join(', ')}`, o.values.join(','), (item) =>
+    o.values.includes(item as V),
+  );
 }
 
 /** A non-empty string with a default. */
@@ -391,4 +402,17 @@ export function statusCodes(o: Common & { default: number[] }): Field<number[]> 
         : bad(`${show(input)} is not a list (allowed: ${allowed})`),
     fromText: (text) => convert(text, text === '' ? [] : text.split(',').map((item) => item.trim())),
   };
+}
+
+/**
+ * A list of Envoy or ztunnel response flags (`DENY`, `UAEX`, ...): upper-case words. The set is
+ * open (ztunnel adds flags between releases), so any flag-shaped word is accepted.
+ */
+export function responseFlags(o: Common & { default: string[] }): Field<string[]> {
+  return wordList(
+    o,
+    'one or more response flags: upper-case letters, digits and _ (e.g. DENY)',
+    o.default.join(','),
+    (item) => typeof item === 'string' && /^[A-Z][A-Z0-9_]*$/.test(item),
+  );
 }

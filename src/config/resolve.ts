@@ -11,6 +11,7 @@ import { closestMatch } from './similar';
 import {
   CONFIG_SCHEMA,
   CROSS_KEY_RULES,
+  DERIVED_DEFAULTS,
   NON_CONFIG_ENV_VARS,
   envVarName,
   schemaFields,
@@ -114,6 +115,7 @@ export function resolveConfig(sources: ConfigSources): Config {
 
   const tree = nest(values) as ConfigValues;
   const isSet = (path: string): boolean => origins.has(path);
+  for (const derived of DERIVED_DEFAULTS) if (!isSet(derived.path)) derived.derive(tree);
   for (const rule of CROSS_KEY_RULES) {
     const violation = rule.check(tree, isSet);
     if (violation !== undefined)

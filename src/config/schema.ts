@@ -15,6 +15,7 @@ import {
   number,
   oneOf,
   optionalHttpUrl,
+  responseFlags,
   optionalText,
   section,
   statusCodes,
@@ -69,7 +70,7 @@ export const CONFIG_SCHEMA = section('meshwatch configuration', {
         flag: '--prometheus-url',
       }),
       timeout: duration({
-        doc: 'Timeout of each query; shorter than poll.interval so that a poll ends before the next is due.',
+        doc: 'Timeout of each query. Unset, it is the smaller of 10s and poll.interval (as Prometheus defaults scrape_timeout); set, it must not be longer than poll.interval, so that a poll ends by the time the next is due.',
         default: '10s',
         min: '1ms',
       }),
@@ -187,9 +188,9 @@ export const CONFIG_SCHEMA = section('meshwatch configuration', {
     server_reporters: listOf({
       // `source` is deliberately not allowed: client-side series double-count requests and always
       // carry connection_security_policy="unknown".
-      doc: 'Values of the reporter label that count as the server side: destination (sidecars), waypoint (ambient mode).',
+      doc: 'Values of the reporter label that count as the server side: destination (sidecars, and ztunnel in ambient mode), waypoint (ambient waypoints, the server side of L7 traffic). The default reads sidecar, ambient and mixed meshes alike.',
       values: ['destination', 'waypoint'],
-      default: ['destination'],
+      default: ['destination', 'waypoint'],
     }),
   }),
   detectors: section(
@@ -197,18 +198,22 @@ export const CONFIG_SCHEMA = section('meshwatch configuration', {
     {
       unauthorized: detector(
         'unauthorized',
-        'Denied requests per destination against their seasonal baseline; the score is in noise widths (count-aware), and the page of MeshUnauthorizedAccessSpike.',
+        'Denied requests (HTTP 401/403) and connections denied by an L4 AuthorizationPolicy (ztunnel DENY) per destination against their seasonal baseline; the score is in noise widths (count-aware), and the page of MeshUnauthorizedAccessSpike.',
         { threshold: 5, openAfterPolls: 2, closeAfterPolls: 4 },
         {
           denial_codes: statusCodes({
             doc: 'Response codes that count as denied: 403 is an AuthorizationPolicy denial, 401 a failed JWT.',
             default: [401, 403],
           }),
+          denial_flags: responseFlags({
+            doc: 'response_flags of TCP connections that count as denied: ztunnel writes DENY when an L4 AuthorizationPolicy refuses a connection. (A sidecar TCP RBAC denial has no flag.) ztunnel may also write CERT_REVOKED or IDENTITY_ERROR, failed authentications you can add here.',
+            default: ['DENY'],
+          }),
         },
       ),
       new_caller: detector(
         'new_caller',
-        "A (caller, destination) edge never seen before; the score counts the new callers' requests over the rate window.",
+        "A (caller, destination) edge never seen before, over HTTP or TCP, or a known caller identity calling from a cluster it never called from; the score counts the new callers' requests and connections over the rate window.",
         { threshold: 1, openAfterPolls: 1, closeAfterPolls: 2 },
         {
           new_for: duration({
@@ -230,13 +235,13 @@ export const CONFIG_SCHEMA = section('meshwatch configuration', {
       ),
       plaintext: detector(
         'plaintext',
-        'Requests and TCP connections that reach a workload without mutual TLS; the score counts them over the rate window.',
+        'Requests and TCP connections that reach a workload without mutual TLS (a sidecar or waypoint says none, ztunnel says unknown); the score counts them over the rate window.',
         { threshold: 1, openAfterPolls: 1, closeAfterPolls: 2 },
         {},
       ),
       traffic: detector(
         'traffic',
-        'Request rate per destination against its seasonal band, both directions; the score is in noise widths.',
+        'Request rate per destination (connection rate where it serves no HTTP, as an ambient workload without waypoint) against its seasonal band, both directions; the score is in noise widths.',
         // The very default the NAB benchmark scores (`meshwatch bench nab`).
         { threshold: trafficBaselineOptions.threshold, openAfterPolls: 3, closeAfterPolls: 3 },
         {},
@@ -318,24 +323,36 @@ function bothOrNeither(a: string, b: string, valueOf: (v: ConfigValues) => [unkn
   };
 }
 
+/** A default that depends on other keys: applied when the key is not set, before the rules across keys. */
+export interface DerivedDefault {
+  readonly path: string;
+  derive(values: ConfigValues): void;
+}
+
+/**
+ * Defaults computed from other keys. prometheus.timeout follows Prometheus's scrape_timeout: a
+ * fixed 10s would outlast a poll.interval of 5s, and make the user set a second key for the first.
+ */
+export const DERIVED_DEFAULTS: readonly DerivedDefault[] = [
+  {
+    path: 'prometheus.timeout',
+    derive(values) {
+      values.prometheus.timeout = Math.min(values.prometheus.timeout, values.poll.interval);
+    },
+  },
+];
+
 /** The rules across keys, checked in this order. */
 export const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
   {
-    doc: 'prometheus.timeout is shorter than poll.interval, so that a poll ends before the next one is due.',
-    check(values, isSet) {
+    doc: 'prometheus.timeout is not longer than poll.interval, so that a poll ends by the time the next one is due; unset, it is the smaller of 10s and poll.interval.',
+    check(values) {
       const timeout = values.prometheus.timeout;
       const interval = values.poll.interval;
-      if (timeout < interval) return undefined;
-      // Blame the key the user actually wrote: lowering poll.interval alone trips the default timeout.
-      if (isSet('poll.interval') && !isSet('prometheus.timeout')) {
-        return {
-          key: 'poll.interval',
-          problem: `${formatDuration(interval)} must be longer than prometheus.timeout (${formatDuration(timeout)} by default; set prometheus.timeout too)`,
-        };
-      }
+      if (timeout <= interval) return undefined;
       return {
         key: 'prometheus.timeout',
-        problem: `${formatDuration(timeout)} must be shorter than poll.interval (${formatDuration(interval)})`,
+        problem: `${formatDuration(timeout)} must not be longer than poll.interval (${formatDuration(interval)})`,
       };
     },
   },
@@ -427,6 +444,7 @@ export function toConfig(v: ConfigValues): Config {
       unauthorized: {
         ...detectorCommon(v.detectors.unauthorized),
         denialCodes: v.detectors.unauthorized.denial_codes,
+        denialFlags: v.detectors.unauthorized.denial_flags,
       },
       new_caller: {
         ...detectorCommon(v.detectors.new_caller),

@@ -42,7 +42,7 @@ export interface PrometheusConfig {
 
 /** Which Istio series count as the server side of a request. */
 export interface TelemetryConfig {
-  /** `reporter` values that are server side: `destination` (sidecars), `waypoint` (ambient). */
+  /** `reporter` values that are server side: `destination` (sidecars, ztunnel), `waypoint` (ambient waypoints). */
   serverReporters: string[];
 }
 
@@ -55,7 +55,7 @@ export interface LimitsConfig {
 }
 
 export interface DetectorsConfig {
-  unauthorized: DetectorCommonConfig & { denialCodes: number[] };
+  unauthorized: DetectorCommonConfig & { denialCodes: number[]; denialFlags: string[] };
   new_caller: DetectorCommonConfig & { newForMs: number; forgetAfterMs: number; learningMs: number };
   plaintext: PlaintextDetectorConfig;
   traffic: DetectorCommonConfig;

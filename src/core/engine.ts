@@ -3,15 +3,18 @@ import { BaselineDetector } from './detectors/baseline-detector';
 import { ERROR_RATIO_SIGNAL, errorRatios } from './detectors/errors';
 import { NewCallerDetector } from './detectors/new-caller';
 import { assessPlaintext } from './detectors/plaintext';
-import { requestRates } from './detectors/signals';
+import type { BlindSet } from './detectors/requirements';
+import { attributeToWorkloads, trafficRates, volumeSamples } from './detectors/signals';
 import { DENIED_SIGNAL, UnauthorizedDetector } from './detectors/unauthorized';
 import { FindingTracker, type FindingPolicy, type FindingTransition } from './findings';
-import type { MeshSnapshot } from './mesh';
+import { layerOf, type EdgeSample, type MeshSnapshot } from './mesh';
 import { SeriesTable, type DropCounts } from './series-table';
-import type { Assessment, Caller, DetectorName, Destination, Finding } from './types';
+import type { Assessment, Caller, DetectorName, Destination, Finding, Layer } from './types';
 
-/** The signal name of the traffic detector. */
+/** The signal name of the traffic detector, for a destination that serves HTTP. */
 export const REQUEST_RATE_SIGNAL = 'requests_per_second';
+/** The signal name of the traffic detector, for a destination seen only at L4 (ambient without waypoint, TCP). */
+export const CONNECTION_RATE_SIGNAL = 'connections_per_second';
 
 /** Per-detector settings the engine needs (from the `detectors.*` configuration). */
 export interface DetectorSettings extends FindingPolicy {
@@ -42,7 +45,7 @@ export interface Detection {
   assessments: Assessment[];
 }
 
-type CallerRate = { destination: Destination; caller: Caller; rate: number };
+type CallerRate = { destination: Destination; caller: Caller; rate: number; layer: Layer };
 
 /** What one observation produced. */
 export interface EngineResult {
@@ -55,8 +58,7 @@ export interface EngineResult {
   transitions: FindingTransition[];
 }
 
-/** Detectors the poll must leave out because their labels are missing from the telemetry. */
-export type BlindSet = ReadonlySet<DetectorName>;
+export type { BlindSet } from './detectors/requirements';
 
 /**
  * The detection engine: all five detectors and the findings they open, as one pure state object.
@@ -104,11 +106,28 @@ export class DetectionEngine {
     );
   }
 
-  /** Learns from one snapshot and scores it; findings move only for live snapshots. */
+  /**
+   * Learns from one snapshot and scores it; findings move only for live snapshots. A detector
+   * blind on a layer (a label it needs is missing there) reads only the other layer's samples,
+   * and one blind on every layer does not run: it says nothing rather than "all quiet".
+   */
   observe(snapshot: MeshSnapshot, live: boolean, blind: BlindSet = new Set()): EngineResult {
-    const { timeMs, samples } = snapshot;
+    const { timeMs } = snapshot;
+    const all = attributeToWorkloads(snapshot.samples);
     const d = this.options.detectors;
-    const on = (name: DetectorName): boolean => d[name].enabled && !blind.has(name);
+    const on = (name: DetectorName): boolean =>
+      d[name].enabled && !(blind.has(`${name}:http`) && blind.has(`${name}:tcp`));
+    const samplesFor = (name: DetectorName): readonly EdgeSample[] =>
+      blind.has(`${name}:http`) || blind.has(`${name}:tcp`)
+        ? all.filter((s) => !blind.has(`${name}:${layerOf(s.kind)}`))
+        : all;
+    // Detectors that read the same samples share one volume view (it walks every sample).
+    const volumes = new Map<readonly EdgeSample[], EdgeSample[]>();
+    const volumeOf = (samples: readonly EdgeSample[]): EdgeSample[] => {
+      let volume = volumes.get(samples);
+      if (!volume) volumes.set(samples, (volume = volumeSamples(samples)));
+      return volume;
+    };
     const result: EngineResult = {
       detections: [],
       mtlsRatios: [],
@@ -121,21 +140,35 @@ export class DetectionEngine {
       result.detections.push({ detector, threshold: d[detector].threshold, assessments });
     };
 
-    if (on('traffic')) detected('traffic', this.traffic.observe(timeMs, requestRates(samples)));
+    if (on('traffic')) {
+      const values = trafficRates(volumeOf(samplesFor('traffic'))).map((t) => ({
+        destination: t.destination,
+        value: t.value,
+        layers: [t.layer],
+        topCallers: [],
+        ...(t.layer === 'tcp' ? { signal: CONNECTION_RATE_SIGNAL, variant: 'tcp' } : {}),
+      }));
+      detected('traffic', this.traffic.observe(timeMs, values));
+    }
     if (on('errors'))
-      detected('errors', this.errors.observe(timeMs, errorRatios(samples, this.options.rateWindowSeconds)));
+      detected(
+        'errors',
+        this.errors.observe(timeMs, errorRatios(samplesFor('errors'), this.options.rateWindowSeconds)),
+      );
     if (on('unauthorized')) {
-      const u = this.unauthorized.observe(timeMs, samples);
+      const samples = samplesFor('unauthorized');
+      const u = this.unauthorized.observe(timeMs, samples, volumeOf(samples));
       detected('unauthorized', u.assessments);
       result.unauthorizedCallers = u.callers;
     }
     if (on('new_caller')) {
-      const n = this.newCaller.observe(timeMs, samples, live);
+      const n = this.newCaller.observe(timeMs, samplesFor('new_caller'), live);
       detected('new_caller', n.assessments);
       result.newCallers = n.callers;
     }
     if (on('plaintext')) {
-      const p = assessPlaintext(samples, {
+      const samples = samplesFor('plaintext');
+      const p = assessPlaintext(samples, volumeOf(samples), {
         threshold: d.plaintext.threshold,
         rateWindowSeconds: this.options.rateWindowSeconds,
         topCallers: this.options.topCallers,

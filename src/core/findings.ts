@@ -119,6 +119,7 @@ function explain(
     upper: a.upper,
     score: a.score,
     threshold: policy.threshold,
+    layers: a.layers,
     topCallers: a.topCallers,
   };
 }

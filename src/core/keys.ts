@@ -1,4 +1,9 @@
 import type { Destination } from './types';
 
-/** The one string key of a destination, `<namespace>/<workload>`. */
-export const destinationKey = (d: Destination): string => `${d.namespace}/${d.workload}`;
+/**
+ * The one string key of a destination: `<cluster>/<namespace>/<workload>`, or
+ * `<namespace>/<workload>` where the telemetry has no cluster label. Kubernetes names hold no `/`,
+ * so the two forms cannot collide.
+ */
+export const destinationKey = (d: Destination): string =>
+  d.cluster === '' ? `${d.namespace}/${d.workload}` : `${d.cluster}/${d.namespace}/${d.workload}`;

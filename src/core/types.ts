@@ -1,7 +1,12 @@
 /** Data types of the pure core: signals in, findings out. No I/O depends on these. */
 
-/** A destination workload, the unit every detector reports on. */
+/**
+ * A destination workload, the unit every detector reports on. The same namespace and name in two
+ * clusters are two workloads: the cluster is part of its identity wherever the telemetry has it.
+ */
 export interface Destination {
+  /** `destination_cluster` as Istio wrote it (`Kubernetes` by default); empty when the telemetry has no cluster label. */
+  cluster: string;
   namespace: string;
   workload: string;
 }
@@ -12,7 +17,16 @@ export interface Caller {
   principal: string;
   namespace: string;
   workload: string;
+  /** `source_cluster`: `unknown` when the server could not tell, empty when the telemetry has no cluster label. */
+  cluster: string;
 }
+
+/**
+ * Which family of Istio metrics a signal came from: `http` is `istio_requests_total` (HTTP and gRPC
+ * requests, from sidecars and waypoints), `tcp` is `istio_tcp_*` (connections, from sidecars'
+ * TCP listeners, ztunnel and waypoints). An ambient mesh without waypoints has only `tcp`.
+ */
+export type Layer = 'http' | 'tcp';
 
 /** Names of the detectors, as they appear in the `detector` label. */
 export type DetectorName = 'unauthorized' | 'new_caller' | 'plaintext' | 'traffic' | 'errors';
@@ -20,8 +34,9 @@ export type DetectorName = 'unauthorized' | 'new_caller' | 'plaintext' | 'traffi
 /** A caller's part in a finding. */
 export interface CallerContribution {
   caller: Caller;
-  /** Requests (or TCP connections) per second. */
+  /** Requests (layer http) or TCP connections (layer tcp) per second. */
   rate: number;
+  layer: Layer;
   /** True when this caller was not seen doing this before (a caller newly being denied). */
   isNew?: boolean;
 }
@@ -38,13 +53,15 @@ export interface Assessment {
   upper: number;
   /** 0 = normal; compared with the detector's threshold. */
   score: number;
+  /** The layers the observed value came from (empty when it is 0), in the order http, tcp. */
+  layers: Layer[];
   /** Highest contributing callers first. */
   topCallers: CallerContribution[];
 }
 
 /** An open anomaly with its explanation, as served by /api/v1/findings. */
 export interface Finding {
-  /** Stable for the life of the finding: `<detector>/<namespace>/<workload>`. */
+  /** Stable for the life of the finding: `<detector>/<cluster>/<namespace>/<workload>`, without the cluster where the telemetry has none. */
   id: string;
   detector: DetectorName;
   destination: Destination;
@@ -55,6 +72,7 @@ export interface Finding {
   upper: number;
   score: number;
   threshold: number;
+  layers: Layer[];
   topCallers: CallerContribution[];
   /** Unix milliseconds. */
   firstSeenMs: number;
@@ -63,13 +81,10 @@ export interface Finding {
   stale: boolean;
 }
 
-/** A label of an Istio metric that a detector cannot work without. */
+/** A label of an Istio metric that a detector cannot work without on one layer. */
 export interface RequiredLabel {
   metric: string;
   label: string;
-  /**
-   * When the metric has no series at all: false means that is itself a problem (no request
-   * telemetry reaches Prometheus); true means it is normal (a mesh without TCP traffic).
-   */
-  metricOptional: boolean;
+  /** The layer the metric belongs to: a mesh without that layer at all does not need the label. */
+  layer: Layer;
 }

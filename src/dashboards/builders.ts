@@ -25,6 +25,18 @@ import type {
 /** Every panel and variable queries the data source the user picked in `$datasource`. */
 export const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 
+/*
+ * Units of rates. Grafana has requests/s but no connections/s, so that one is a custom unit. A
+ * signal that adds requests and connections (denials, plaintext, new callers: `layer` says which
+ * each caller is) is shown as a plain "/s" rather than mislabelled as one of the two.
+ */
+/** Requests per second (HTTP and gRPC). */
+export const REQUESTS_PER_SECOND = 'reqps';
+/** TCP connections per second. */
+export const CONNECTIONS_PER_SECOND = 'suffix:conn/s';
+/** Requests and connections per second together. */
+export const PER_SECOND = 'suffix:/s';
+
 /** Grafana's grid is 24 columns wide. */
 export const GRID_WIDTH = 24;
 
@@ -239,6 +251,19 @@ export function labelValuesVariable(
   };
 }
 
+/**
+ * The cluster picker: the values of destination_cluster on `selector`, "All" first and chosen by
+ * default. All is `.*`, not the list of values, so that `destination_cluster=~"$cluster"` also
+ * matches series without the label (a mesh without cluster labels, where the list is empty).
+ */
+export function clusterVariable(selector: string): QueryVariable {
+  return {
+    ...labelValuesVariable('cluster', 'destination_cluster', selector, 'Cluster'),
+    includeAll: true,
+    allValue: '.*',
+  };
+}
+
 /** What a dashboard is about; the rest (time picker, schema version, ...) is the same for all. */
 export interface DashboardSpec {
   uid: string;
@@ -299,13 +324,25 @@ export function thresholdLine(refId: string): FieldOverride {
   );
 }
 
-/** Value mappings for a 0/1 gauge: what 1 and 0 mean, in green and red. */
-export function booleanMapping(whenOne: string, whenZero: string): ValueMapping {
+/**
+ * Value mappings: the text and colour shown for each value. A list, not an object, because an
+ * object would put integer-like keys in ascending order whatever order they are written in.
+ */
+export function valueMapping(
+  values: ReadonlyArray<{ value: string; text: string; color: string }>,
+): ValueMapping {
   return {
     type: 'value',
-    options: {
-      '1': { text: whenOne, color: 'green', index: 0 },
-      '0': { text: whenZero, color: 'red', index: 1 },
-    },
+    options: Object.fromEntries(
+      values.map(({ value, text, color }, index) => [value, { text, color, index }]),
+    ),
   };
+}
+
+/** Value mappings for a 0/1 gauge: what 1 and 0 mean, in green and red. */
+export function booleanMapping(whenOne: string, whenZero: string): ValueMapping {
+  return valueMapping([
+    { value: '1', text: whenOne, color: 'green' },
+    { value: '0', text: whenZero, color: 'red' },
+  ]);
 }

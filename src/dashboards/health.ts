@@ -1,7 +1,7 @@
 /**
  * meshwatch health: is the watcher itself working? A quiet overview means nothing unless polls
- * succeed, Prometheus answers, warm-up is done, no series are dropped and Istio's telemetry has
- * the labels the detectors need.
+ * succeed, Prometheus answers, warm-up is done, no series are dropped, meshwatch sees the Istio
+ * telemetry of the kind of mesh it runs on and that telemetry has the labels the detectors need.
  */
 import {
   booleanMapping,
@@ -12,6 +12,7 @@ import {
   stat,
   table,
   timeseries,
+  valueMapping,
 } from './builders';
 import { DASHBOARD_TAG, DASHBOARD_UIDS, meshwatchDashboardsLink } from './links';
 import type { Dashboard } from './model';
@@ -20,6 +21,38 @@ const RED_UNDER_ONE = [
   { color: 'red', value: null },
   { color: 'green', value: 1 },
 ];
+const RED_FROM_ONE = [
+  { color: 'green', value: null },
+  { color: 'red', value: 1 },
+];
+
+/*
+ * The kind of mesh, from which of Istio's two metrics Prometheus has (meshwatch_telemetry_present):
+ * 2 x requests + 1 x TCP connections, so that each combination is one value to name. ztunnel
+ * writes only istio_tcp_*, so an ambient mesh without waypoints is TCP only; sidecars and
+ * waypoints write istio_requests_total, and istio_tcp_* for TCP traffic.
+ */
+const MESH_KIND =
+  '2 * max by (instance) (meshwatch_telemetry_present{metric="istio_requests_total"})\n' +
+  '+ max by (instance) (meshwatch_telemetry_present{metric="istio_tcp_connections_opened_total"})';
+const MESH_KINDS = valueMapping([
+  { value: '0', text: 'no Istio telemetry', color: 'red' },
+  { value: '1', text: 'L4 only: ambient without waypoints', color: 'green' },
+  { value: '2', text: 'HTTP only: sidecars', color: 'green' },
+  { value: '3', text: 'HTTP and TCP: sidecars, waypoints or both', color: 'green' },
+]);
+
+/** Hides the Time column of an instant table, orders the columns and names them. */
+function columns(names: Record<string, string>) {
+  return {
+    id: 'organize',
+    options: {
+      excludeByName: { Time: true },
+      indexByName: Object.fromEntries(Object.keys(names).map((c, i) => [c, i])),
+      renameByName: names,
+    },
+  };
+}
 
 /** The meshwatch health dashboard. */
 export function healthDashboard(): Dashboard {
@@ -27,7 +60,7 @@ export function healthDashboard(): Dashboard {
     uid: DASHBOARD_UIDS.health,
     title: 'meshwatch / Health',
     description:
-      "meshwatch's own state: polls and failures, poll duration, Prometheus reachability, warm-up, tracked and dropped series, required telemetry labels.",
+      "meshwatch's own state: polls and failures, poll duration, Prometheus reachability, warm-up, tracked and dropped series, the kind of mesh it sees, blind detectors and required telemetry labels.",
     tags: [DASHBOARD_TAG],
     variables: [datasourceVariable()],
     links: [meshwatchDashboardsLink()],
@@ -172,10 +205,66 @@ export function healthDashboard(): Dashboard {
         ],
       }),
       row('Telemetry'),
+      stat({
+        title: 'Kind of mesh',
+        description:
+          "What meshwatch sees in Prometheus: Istio's request metric (sidecars, waypoints), its TCP metric (sidecars, ztunnel, waypoints), both or neither. Without requests (ambient without waypoints) the errors detector has nothing to score, and that is not missing telemetry.",
+        unit: 'none',
+        width: 8,
+        height: 6,
+        thresholds: RED_UNDER_ONE,
+        mappings: [MESH_KINDS],
+        queries: [{ expr: MESH_KIND, legend: '{{instance}}' }],
+      }),
+      table({
+        title: 'Istio telemetry present',
+        description:
+          'Whether Prometheus has any series of each Istio metric meshwatch reads (meshwatch_telemetry_present). An absent metric is normal when this kind of mesh does not write it.',
+        unit: 'none',
+        width: 8,
+        height: 6,
+        mappings: [
+          valueMapping([
+            { value: '1', text: 'present', color: 'green' },
+            { value: '0', text: 'absent', color: 'blue' },
+          ]),
+        ],
+        overrides: [
+          override(
+            { id: 'byName', options: 'Present' },
+            { 'custom.cellOptions': { type: 'color-background' } },
+          ),
+        ],
+        queries: [{ expr: 'max by (metric) (meshwatch_telemetry_present)' }],
+        transformations: [columns({ metric: 'Metric', Value: 'Present' })],
+      }),
+      table({
+        title: 'Blind detectors',
+        description:
+          'Detectors that cannot read telemetry this mesh has (meshwatch_detector_blind): a label they need is stripped, or there is no Istio telemetry at all. A blind detector reports nothing, even during an attack (MeshwatchTelemetryLabelsMissing).',
+        unit: 'none',
+        width: 8,
+        height: 6,
+        thresholds: RED_FROM_ONE,
+        mappings: [
+          valueMapping([
+            { value: '1', text: 'blind', color: 'red' },
+            { value: '0', text: 'sees', color: 'green' },
+          ]),
+        ],
+        overrides: [
+          override(
+            { id: 'byName', options: 'Blind' },
+            { 'custom.cellOptions': { type: 'color-background' } },
+          ),
+        ],
+        queries: [{ expr: 'max by (detector) (meshwatch_detector_blind)' }],
+        transformations: [columns({ detector: 'Detector', Value: 'Blind' })],
+      }),
       table({
         title: 'Required telemetry labels',
         description:
-          'Each Istio label a detector needs and whether Istio telemetry has it; a missing one makes a detector blind (MeshwatchTelemetryLabelsMissing).',
+          'Each Istio label a detector needs and whether Istio telemetry has it; 0 is a stripped label (or no Istio telemetry at all), never a metric this kind of mesh does not write (MeshwatchTelemetryLabelsMissing).',
         unit: 'none',
         width: 24,
         thresholds: RED_UNDER_ONE,
@@ -187,16 +276,7 @@ export function healthDashboard(): Dashboard {
           ),
         ],
         queries: [{ expr: 'max by (metric, label) (meshwatch_required_labels_present)' }],
-        transformations: [
-          {
-            id: 'organize',
-            options: {
-              excludeByName: { Time: true },
-              indexByName: { metric: 0, label: 1, Value: 2 },
-              renameByName: { metric: 'Metric', label: 'Label', Value: 'Present' },
-            },
-          },
-        ],
+        transformations: [columns({ metric: 'Metric', label: 'Label', Value: 'Present' })],
       }),
     ],
   });

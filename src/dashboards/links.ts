@@ -25,11 +25,20 @@ export function dashboardPath(name: DashboardName): string {
 
 /**
  * The workload dashboard's URL for a destination, for alert annotations: `grafanaUrl` is the
- * Grafana base URL, `namespace` and `workload` are inserted as given (pass Go templates such as
- * `{{ $labels.destination_namespace }}` from a rule), and not encoded for that reason.
+ * Grafana base URL, `cluster`, `namespace` and `workload` are inserted as given (pass Go
+ * templates such as `{{ $labels.destination_namespace }}` from a rule), and not encoded for that
+ * reason. An empty cluster (a mesh without cluster labels) selects the series without the label.
  */
-export function workloadDashboardUrl(grafanaUrl: string, namespace: string, workload: string): string {
-  return `${grafanaUrl.replace(/\/+$/, '')}${dashboardPath('workload')}?var-namespace=${namespace}&var-workload=${workload}`;
+export function workloadDashboardUrl(
+  grafanaUrl: string,
+  cluster: string,
+  namespace: string,
+  workload: string,
+): string {
+  return (
+    `${grafanaUrl.replace(/\/+$/, '')}${dashboardPath('workload')}` +
+    `?var-cluster=${cluster}&var-namespace=${namespace}&var-workload=${workload}`
+  );
 }
 
 /** A dashboard's URL under `grafanaUrl`, e.g. the health dashboard for meshwatch's own alerts. */
@@ -38,9 +47,10 @@ export function dashboardUrl(grafanaUrl: string, name: DashboardName): string {
 }
 
 /**
- * A data link from a panel to the workload dashboard with data source, namespace, workload and
- * time range filled in. `field` is how Grafana reads a value: `__field.labels.<label>` on a
- * time series, `__data.fields.<column>` in a table.
+ * A data link from a panel to the workload dashboard with data source, cluster, namespace,
+ * workload and time range filled in. `field` is how Grafana reads a value:
+ * `__field.labels.<label>` on a time series, `__data.fields.<column>` in a table. A series
+ * without destination_cluster links with an empty cluster, which matches exactly such series.
  */
 export function workloadDataLink(source: 'series' | 'table'): DataLink {
   const value = (label: string) =>
@@ -49,6 +59,7 @@ export function workloadDataLink(source: 'series' | 'table'): DataLink {
     title: 'Open the workload dashboard',
     url:
       `${dashboardPath('workload')}?\${datasource:queryparam}` +
+      `&var-cluster=${value('destination_cluster')}` +
       `&var-namespace=${value('destination_namespace')}&var-workload=${value('destination_workload')}` +
       '&${__url_time_range}',
   };

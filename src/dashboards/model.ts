@@ -132,7 +132,10 @@ export interface QueryVariable {
   /** 1: alphabetical. */
   sort: 1;
   multi: false;
-  includeAll: false;
+  /** Offers an "All" entry first; Grafana then queries with `allValue`. */
+  includeAll: boolean;
+  /** What "All" stands for in a query (`.*` for a regex matcher); only with includeAll. */
+  allValue?: string;
   regex: string;
   current: Record<string, never>;
   hide: 0;

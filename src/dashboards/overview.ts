@@ -3,24 +3,51 @@
  * denied, in plaintext, since when" for the whole mesh and links each destination to the workload
  * dashboard.
  */
-import { DENIED_SIGNAL } from '../core/detectors/unauthorized';
-import { dashboard, datasourceVariable, override, stat, table, timeseries, row } from './builders';
+import { DENIED_SIGNAL } from '../rules/signals';
+import {
+  clusterVariable,
+  dashboard,
+  datasourceVariable,
+  override,
+  PER_SECOND,
+  stat,
+  table,
+  timeseries,
+  row,
+} from './builders';
 import { DASHBOARD_UIDS, DASHBOARD_TAG, meshwatchDashboardsLink, workloadDataLink } from './links';
 import type { Dashboard, Transformation } from './model';
+
+/** The destinations of the clusters picked in `$cluster` (All is `.*`, which also matches no label). */
+const IN_CLUSTER = 'destination_cluster=~"$cluster"';
 
 /*
  * The mesh-wide mTLS share is computed from Istio's counters, not from meshwatch_mtls_ratio: the
  * gauge is per destination, and an average of ratios would weigh a 1 req/s service like the
  * busiest one. Requests and TCP connections both count (a plaintext database connection is as
- * bad as a plaintext request), server side only: the client side always says "unknown".
+ * bad as a plaintext request), server side only: the client side always says "unknown". The
+ * share counts what is mutual_tls rather than what is "none", because ztunnel writes plaintext as
+ * "unknown". Waypoints count too, since plaintext sent to a waypoint shows only there; their
+ * series repeat traffic the destination's ztunnel also reports (its hop from the waypoint, over
+ * mTLS), which weighs waypoint-fronted workloads more in the share but never hides plaintext.
  */
 const SERVER_SIDE_TRAFFIC =
-  '{__name__=~"istio_requests_total|istio_tcp_connections_opened_total", reporter="destination"';
+  '{__name__=~"istio_requests_total|istio_tcp_connections_opened_total", reporter=~"destination|waypoint", ' +
+  IN_CLUSTER;
 const MTLS_SHARE =
   `sum(rate(${SERVER_SIDE_TRAFFIC}, connection_security_policy="mutual_tls"}[$__rate_interval]))\n` +
   `/\nsum(rate(${SERVER_SIDE_TRAFFIC}}[$__rate_interval]))`;
 
-const DESTINATION_BY = 'destination_namespace, destination_workload';
+/** A destination is its cluster, namespace and workload: the same name in two clusters is two. */
+const DESTINATION_BY = 'destination_cluster, destination_namespace, destination_workload';
+/** A destination in a legend; the cluster is empty on a mesh without cluster labels. */
+const DESTINATION_LEGEND = '{{destination_namespace}}/{{destination_workload}} ({{destination_cluster}})';
+/** The destination columns of a table that also names callers, in order. */
+const DESTINATION_COLUMNS = {
+  destination_cluster: 'Destination cluster',
+  destination_namespace: 'Destination namespace',
+  destination_workload: 'Destination workload',
+};
 
 /** Hides the Time column of instant tables and orders and names the rest. */
 function organize(columns: Record<string, string>, exclude: string[] = []): Transformation {
@@ -40,9 +67,9 @@ export function overviewDashboard(): Dashboard {
     uid: DASHBOARD_UIDS.overview,
     title: 'meshwatch / Mesh security overview',
     description:
-      'mTLS coverage, plaintext edges, denied requests, new callers and open findings across the mesh.',
+      'mTLS coverage, plaintext edges, denied requests and connections, new callers and open findings across the mesh, by cluster.',
     tags: [DASHBOARD_TAG, 'istio', 'security'],
-    variables: [datasourceVariable()],
+    variables: [datasourceVariable(), clusterVariable('meshwatch_signal_observed')],
     links: [meshwatchDashboardsLink()],
     from: 'now-6h',
     panels: [
@@ -50,7 +77,7 @@ export function overviewDashboard(): Dashboard {
       stat({
         title: 'Traffic over mTLS',
         description:
-          'Share of requests and TCP connections that reached their destination over mutual TLS, mesh-wide, as seen by the server side.',
+          'Share of requests and TCP connections that reached their destination over mutual TLS, in the chosen clusters, as seen by the server side (sidecars, ztunnel and waypoints).',
         unit: 'percentunit',
         decimals: 2,
         min: 0,
@@ -66,71 +93,71 @@ export function overviewDashboard(): Dashboard {
       timeseries({
         title: 'Traffic over mTLS, trend',
         description:
-          'The mesh-wide mTLS share over time, and the least covered destinations (meshwatch_mtls_ratio, bottom 5).',
+          'The mTLS share of the chosen clusters over time, and the least covered destinations (meshwatch_mtls_ratio, bottom 5).',
         unit: 'percentunit',
         min: 0,
         max: 1,
         width: 18,
         queries: [
           { expr: MTLS_SHARE, legend: 'mesh' },
-          {
-            expr: 'bottomk(5, meshwatch_mtls_ratio < 1)',
-            legend: '{{destination_namespace}}/{{destination_workload}}',
-          },
+          { expr: `bottomk(5, meshwatch_mtls_ratio{${IN_CLUSTER}} < 1)`, legend: DESTINATION_LEGEND },
         ],
         links: [workloadDataLink('series')],
       }),
       table({
         title: 'Plaintext edges',
         description:
-          'Callers sending requests or TCP connections without mutual TLS, by destination (top callers per destination). Empty is the goal.',
-        unit: 'reqps',
+          'Callers sending requests (layer http) or TCP connections (layer tcp) without mutual TLS, by destination (top callers per destination): a sidecar\'s server side says "none", ztunnel\'s says "unknown". A caller "unknown/unknown" is outside the mesh. Empty is the goal.',
+        unit: PER_SECOND,
         width: 24,
         noValue: 'no plaintext traffic',
         queries: [
           {
             expr:
-              `sort_desc(sum by (${DESTINATION_BY}, source_workload_namespace, source_workload) ` +
-              '(meshwatch_plaintext_requests_per_second))',
+              `sort_desc(sum by (${DESTINATION_BY}, source_cluster, source_workload_namespace, source_workload, layer) ` +
+              `(meshwatch_plaintext_requests_per_second{${IN_CLUSTER}}))`,
           },
         ],
         transformations: [
           organize({
-            destination_namespace: 'Destination namespace',
-            destination_workload: 'Destination workload',
+            ...DESTINATION_COLUMNS,
+            source_cluster: 'Caller cluster',
             source_workload_namespace: 'Caller namespace',
             source_workload: 'Caller workload',
-            Value: 'Plaintext requests/s',
+            layer: 'Layer',
+            Value: 'Plaintext requests or connections/s',
           }),
         ],
         links: [workloadDataLink('table')],
       }),
       row('Authorization'),
       timeseries({
-        title: 'Denied requests by destination',
-        description: `Requests denied by authorization (401/403, as the unauthorized detector counts them: ${DENIED_SIGNAL}).`,
-        unit: 'reqps',
+        title: 'Denied requests and connections by destination',
+        description: `Requests denied by authorization (401/403 at a sidecar or waypoint) and TCP connections denied at L4 (response_flags DENY at ztunnel), as the unauthorized detector counts them (${DENIED_SIGNAL}).`,
+        unit: PER_SECOND,
         width: 12,
-        noValue: 'no denied requests',
+        noValue: 'no denials',
         queries: [
           {
-            expr: `sum by (${DESTINATION_BY}) (meshwatch_signal_observed{signal="${DENIED_SIGNAL}"}) > 0`,
-            legend: '{{destination_namespace}}/{{destination_workload}}',
+            expr: `sum by (${DESTINATION_BY}) (meshwatch_signal_observed{signal="${DENIED_SIGNAL}", ${IN_CLUSTER}}) > 0`,
+            legend: DESTINATION_LEGEND,
           },
         ],
         links: [workloadDataLink('series')],
       }),
       timeseries({
-        title: 'Denied requests by caller',
+        title: 'Denied requests and connections by caller',
         description:
-          'Denied requests per second by caller identity (SPIFFE principal) and destination, top callers per destination. "unknown" is a caller without mTLS.',
-        unit: 'reqps',
+          'Denials per second by caller identity (SPIFFE principal), layer and destination, top callers per destination. Layer http: 401/403; tcp: connections denied by ztunnel. "unknown" is a caller without mTLS; behind a waypoint, ztunnel\'s L4 denials name the waypoint\'s identity.',
+        unit: PER_SECOND,
         width: 12,
-        noValue: 'no denied requests',
+        noValue: 'no denials',
         queries: [
           {
-            expr: `sum by (source_principal, ${DESTINATION_BY}) (meshwatch_unauthorized_requests_per_second) > 0`,
-            legend: '{{source_principal}} -> {{destination_namespace}}/{{destination_workload}}',
+            expr:
+              `sum by (source_principal, layer, ${DESTINATION_BY}) ` +
+              `(meshwatch_unauthorized_requests_per_second{${IN_CLUSTER}}) > 0`,
+            legend: `{{source_principal}} [{{layer}}] -> ${DESTINATION_LEGEND}`,
           },
         ],
         links: [workloadDataLink('series')],
@@ -138,7 +165,7 @@ export function overviewDashboard(): Dashboard {
       row('Findings'),
       stat({
         title: 'Open findings by detector',
-        description: 'Findings meshwatch holds open now, by detector.',
+        description: 'Findings meshwatch holds open now, by detector, in every cluster.',
         unit: 'short',
         decimals: 0,
         width: 10,
@@ -161,13 +188,14 @@ export function overviewDashboard(): Dashboard {
             // ignoring(destination): the threshold is per detector, exported by the same meshwatch.
             expr:
               `sort_desc(max by (detector, ${DESTINATION_BY}) (\n` +
-              '  meshwatch_anomaly_score\n' +
-              '    >= ignoring(destination_namespace, destination_workload) group_left()\n' +
+              `  meshwatch_anomaly_score{${IN_CLUSTER}}\n` +
+              '    >= ignoring(destination_cluster, destination_namespace, destination_workload) group_left()\n' +
               '  meshwatch_detector_threshold\n))',
           },
         ],
         transformations: [
           organize({
+            destination_cluster: 'Cluster',
             destination_namespace: 'Namespace',
             destination_workload: 'Workload',
             detector: 'Detector',
@@ -179,32 +207,32 @@ export function overviewDashboard(): Dashboard {
       table({
         title: 'New callers',
         description:
-          'Callers that started calling a destination they had not called in the learning window, with the time meshwatch first saw them in this time range and their peak rate. An edge leaves this list once it is no longer new (detectors.new_caller.new_for).',
-        unit: 'reqps',
+          'Callers that started calling a destination they had not called in the learning window, over HTTP or only at L4 (layer tcp), with the time meshwatch first saw them in this time range and their peak rate. An edge leaves this list once it is no longer new (detectors.new_caller.new_for).',
+        unit: PER_SECOND,
         width: 24,
         noValue: 'no new callers in this time range',
         queries: [
           {
             expr:
-              `max by (${DESTINATION_BY}, source_principal) ` +
-              '(max_over_time(meshwatch_new_caller_requests_per_second[$__range]))',
+              `max by (${DESTINATION_BY}, source_principal, layer) ` +
+              `(max_over_time(meshwatch_new_caller_requests_per_second{${IN_CLUSTER}}[$__range]))`,
           },
           {
             // timestamp() of the raw series is its scrape time, so the earliest one in the range
             // is the first sight (to scrape precision); Grafana wants milliseconds.
             expr:
-              `min by (${DESTINATION_BY}, source_principal) ` +
-              '(min_over_time(timestamp(meshwatch_new_caller_requests_per_second)[$__range:])) * 1000',
+              `min by (${DESTINATION_BY}, source_principal, layer) ` +
+              `(min_over_time(timestamp(meshwatch_new_caller_requests_per_second{${IN_CLUSTER}})[$__range:])) * 1000`,
           },
         ],
         transformations: [
           { id: 'merge', options: {} },
           organize({
-            destination_namespace: 'Destination namespace',
-            destination_workload: 'Destination workload',
+            ...DESTINATION_COLUMNS,
             source_principal: 'Caller',
+            layer: 'Layer',
             'Value #B': 'First seen',
-            'Value #A': 'Peak requests/s',
+            'Value #A': 'Peak requests or connections/s',
           }),
         ],
         overrides: [override({ id: 'byName', options: 'First seen' }, { unit: 'dateTimeAsIso' })],

@@ -1,11 +1,14 @@
-import { NEW_CALLER_SIGNAL } from '../core/detectors/new-caller';
 import { dashboardUrl, workloadDashboardUrl } from '../dashboards/links';
-import { PLAINTEXT_SIGNAL } from '../core/detectors/plaintext';
-import { DENIED_SIGNAL } from '../core/detectors/unauthorized';
-import { ERROR_RATIO_SIGNAL } from '../core/detectors/errors';
-import { REQUEST_RATE_SIGNAL } from '../core/engine';
 import type { DetectorName } from '../core/types';
-import { DESTINATION, SCORE, signalGauge, threshold, topCallers } from './templates';
+import {
+  CONNECTION_RATE_SIGNAL,
+  DENIED_SIGNAL,
+  ERROR_RATIO_SIGNAL,
+  NEW_CALLER_SIGNAL,
+  PLAINTEXT_SIGNAL,
+  TRAFFIC_SIGNALS,
+} from './signals';
+import { DESTINATION, pickSignal, SCORE, signalGauge, threshold, topCallers, type SignalRef } from './templates';
 import type { AlertRule, RuleGroup } from './types';
 
 /** What the generated rules depend on outside meshwatch itself. */
@@ -40,13 +43,34 @@ interface DetectorAlert {
   description: string;
 }
 
-const observed = (signal: string, format: 'rate' | 'ratio' = 'rate'): string =>
+const observed = (signal: SignalRef, format: 'rate' | 'ratio' = 'rate'): string =>
   signalGauge('observed', signal, format);
-const expected = (signal: string, format: 'rate' | 'ratio' = 'rate'): string =>
+const expected = (signal: SignalRef, format: 'rate' | 'ratio' = 'rate'): string =>
   signalGauge('expected', signal, format);
-const band = (signal: string, format: 'rate' | 'ratio' = 'rate'): string =>
+const band = (signal: SignalRef, format: 'rate' | 'ratio' = 'rate'): string =>
   `${signalGauge('lower', signal, format)} to ${signalGauge('upper', signal, format)}`;
 const scored = (detector: DetectorName): string => `score ${SCORE}, threshold ${threshold(detector)}`;
+
+/*
+ * The per-caller gauges carry `layer`: `http` for istio_requests_total (sidecars and waypoints),
+ * `tcp` for istio_tcp_* (sidecars, ztunnel, waypoints). A denial is a 401/403 at L7 and a
+ * connection closed with response_flags DENY by ztunnel at L4; the runbook's first step differs
+ * (the 403s of a sidecar or waypoint, or the ztunnel on the destination's node), so each caller
+ * says which. A gauge without the label (a meshwatch older than the layer) was HTTP only.
+ */
+const DENIAL_LAYER = '{{ if eq $c.Labels.layer "tcp" }}tcp: L4 deny{{ else }}http: 401/403{{ end }}';
+const LAYER = '{{ with $c.Labels.layer }}{{ . }}{{ else }}http{{ end }}';
+/*
+ * A plaintext caller's cluster is named when it is not the destination's own: the destination's
+ * is already in the sentence, and `unknown` (a caller the proxy could not identify, e.g. from
+ * outside the mesh) adds nothing to `unknown/unknown`.
+ */
+const CALLER_CLUSTER =
+  '{{ if and $c.Labels.source_cluster (ne $c.Labels.source_cluster "unknown") (ne $c.Labels.source_cluster $labels.destination_cluster) }}' +
+  ' from cluster {{ $c.Labels.source_cluster }}{{ end }}';
+// The traffic detector scores requests/s or connections/s, whichever the destination has.
+const TRAFFIC_SIGNAL = { variable: '$signal' };
+const TRAFFIC_UNIT = `{{ if eq $signal "${CONNECTION_RATE_SIGNAL}" }}connections{{ else }}requests{{ end }}`;
 
 /*
  * The `for:` of each detector alert. meshwatch_anomaly_score carries no hysteresis (it is each
@@ -70,11 +94,12 @@ const DETECTOR_ALERTS: readonly DetectorAlert[] = [
     detector: 'unauthorized',
     severity: PAGE_SEVERITY,
     for: '1m',
-    summary: 'A workload is receiving a spike of requests denied by authorization (401/403).',
+    summary: 'A workload is receiving a spike of denied requests (401/403) or connections (L4 deny).',
     description:
-      `${DESTINATION} is denying ${observed(DENIED_SIGNAL)} requests/s (401/403) against a baseline of ` +
+      `${DESTINATION} is denying ${observed(DENIED_SIGNAL)} requests or connections/s ` +
+      `(401/403 at a sidecar or waypoint, DENY at ztunnel) against a baseline of ` +
       `${expected(DENIED_SIGNAL)}/s (normal band ${band(DENIED_SIGNAL)}/s); ${scored('unauthorized')}. ` +
-      `Top denied callers: ${topCallers('meshwatch_unauthorized_requests_per_second', '{{ $c.Labels.source_principal }}')}.`,
+      `Top denied callers: ${topCallers('meshwatch_unauthorized_requests_per_second', '{{ $c.Labels.source_principal }}', DENIAL_LAYER)}.`,
   },
   {
     alert: 'MeshNewCaller',
@@ -83,9 +108,9 @@ const DETECTOR_ALERTS: readonly DetectorAlert[] = [
     for: '1m',
     summary: 'A caller that was never seen before is calling a workload.',
     description:
-      `${DESTINATION} receives ${observed(NEW_CALLER_SIGNAL)} requests/s from callers it had not seen in ` +
-      `the learning window (before: ${expected(NEW_CALLER_SIGNAL)}/s); ${scored('new_caller')}. ` +
-      `New callers: ${topCallers('meshwatch_new_caller_requests_per_second', '{{ $c.Labels.source_principal }}')}.`,
+      `${DESTINATION} receives ${observed(NEW_CALLER_SIGNAL)} requests or connections/s from callers it had ` +
+      `not seen in the learning window (before: ${expected(NEW_CALLER_SIGNAL)}/s); ${scored('new_caller')}. ` +
+      `New callers: ${topCallers('meshwatch_new_caller_requests_per_second', '{{ $c.Labels.source_principal }}', LAYER)}.`,
   },
   {
     alert: 'MeshPlaintextTraffic',
@@ -98,7 +123,8 @@ const DETECTOR_ALERTS: readonly DetectorAlert[] = [
       `(expected ${expected(PLAINTEXT_SIGNAL)}/s); ${scored('plaintext')}. Plaintext callers: ` +
       topCallers(
         'meshwatch_plaintext_requests_per_second',
-        '{{ $c.Labels.source_workload_namespace }}/{{ $c.Labels.source_workload }}',
+        `{{ $c.Labels.source_workload_namespace }}/{{ $c.Labels.source_workload }}${CALLER_CLUSTER}`,
+        LAYER,
       ) +
       '.',
   },
@@ -107,10 +133,11 @@ const DETECTOR_ALERTS: readonly DetectorAlert[] = [
     detector: 'traffic',
     severity: WARNING_SEVERITY,
     for: '10m',
-    summary: "A workload's request rate is outside its usual band.",
+    summary: "A workload's request or connection rate is outside its usual band.",
     description:
-      `${DESTINATION} receives ${observed(REQUEST_RATE_SIGNAL)} requests/s against a baseline of ` +
-      `${expected(REQUEST_RATE_SIGNAL)}/s (normal band ${band(REQUEST_RATE_SIGNAL)}/s); ${scored('traffic')}.`,
+      `${pickSignal(TRAFFIC_SIGNAL.variable, TRAFFIC_SIGNALS)}${DESTINATION} receives ${observed(TRAFFIC_SIGNAL)} ` +
+      `${TRAFFIC_UNIT}/s against a baseline of ${expected(TRAFFIC_SIGNAL)}/s ` +
+      `(normal band ${band(TRAFFIC_SIGNAL)}/s); ${scored('traffic')}.`,
   },
   {
     alert: 'MeshErrorRateAnomaly',
@@ -145,12 +172,13 @@ export function runbookUrl(baseUrl: string, alert: string): string {
 /**
  * Compares each destination's score with its detector's threshold from the same meshwatch
  * (matching on every label but the destination's, so job and instance pair up): the threshold
- * lives in the daemon's config only, and the alert's value is the score.
+ * lives in the daemon's config only, and the alert's value is the score. A destination is its
+ * cluster, namespace and workload: the same namespace and name in two clusters are two alerts.
  */
 export function scoreOverThreshold(detector: DetectorName): string {
   return [
     `meshwatch_anomaly_score{detector="${detector}"}`,
-    '  >= ignoring(destination_namespace, destination_workload) group_left()',
+    '  >= ignoring(destination_cluster, destination_namespace, destination_workload) group_left()',
     `meshwatch_detector_threshold{detector="${detector}"}`,
   ].join('\n');
 }
@@ -168,12 +196,17 @@ export function detectorAlertRules(options: AlertRuleOptions): AlertRule[] {
       runbook_url: runbookUrl(options.runbookBaseUrl, a.alert),
       dashboard_url: workloadDashboardUrl(
         options.grafanaUrl,
+        '{{ $labels.destination_cluster }}',
         '{{ $labels.destination_namespace }}',
         '{{ $labels.destination_workload }}',
       ),
     },
   }));
 }
+
+// The series of the meshwatch that raised a health alert (its scrape target's job and instance).
+const SAME_MESHWATCH = 'job="%s",instance="%s"';
+const SAME_MESHWATCH_ARGS = '$labels.job $labels.instance';
 
 /**
  * The alerts on meshwatch itself: a watcher that is down, blind or stale must say so, or a quiet
@@ -232,13 +265,29 @@ export function healthAlertRules(options: AlertRuleOptions): AlertRule[] {
     ),
     // 10m: a label is only reported missing when no series at all carries it, which a mesh
     // with traffic does not do by chance; the wait covers a telemetry config being rolled out.
+    // The gauge is 0 for a stripped label, for a metric dropped while its layer is there (the
+    // closed-connections counter without which L4 denials are invisible), or for no Istio
+    // telemetry at all; never for a metric this kind of mesh does not have (no
+    // istio_requests_total in an ambient mesh without waypoints). meshwatch_telemetry_present
+    // tells the three apart in the description.
+    // No second alert on meshwatch_detector_blind: it is 1 for exactly these causes, so it would
+    // fire with this one every time; the description names the blind detectors from it instead.
     rule(
       'MeshwatchTelemetryLabelsMissing',
       'meshwatch_required_labels_present == 0',
       '10m',
-      'Istio telemetry lacks a label meshwatch needs: some detectors are blind.',
-      'No {{ $labels.metric }} series in Prometheus has the label {{ $labels.label }} (or there is no ' +
-        '{{ $labels.metric }} at all), so the detectors that need it report nothing, even during an attack.',
+      'Istio telemetry lacks a label meshwatch needs, or there is none: some detectors are blind.',
+      `{{ if printf \`meshwatch_telemetry_present{${SAME_MESHWATCH},metric="%s"} == 1\` ${SAME_MESHWATCH_ARGS} $labels.metric | query }}` +
+        'The {{ $labels.metric }} series in Prometheus carry no {{ $labels.label }} label: it is stripped ' +
+        '(an Istio Telemetry tagOverride, or a Prometheus relabelling or recording rule)' +
+        `{{ else if printf \`max(meshwatch_telemetry_present{${SAME_MESHWATCH}}) == 1\` ${SAME_MESHWATCH_ARGS} | query }}` +
+        'Prometheus has no {{ $labels.metric }} series at all, although the mesh has Istio telemetry: ' +
+        'the metric is dropped at scrape time or by a relabelling{{ else }}' +
+        'Prometheus holds no Istio telemetry at all (no istio_requests_total and no ' +
+        'istio_tcp_connections_opened_total series): the sidecars, ztunnels and waypoints are not scraped{{ end }}, ' +
+        'so the detectors that need it report nothing, even during an attack. Blind detectors: ' +
+        `{{ range $i, $d := printf \`meshwatch_detector_blind{${SAME_MESHWATCH}} == 1\` ${SAME_MESHWATCH_ARGS} | query | sortByLabel "detector" }}` +
+        '{{ if $i }}, {{ end }}{{ $d.Labels.detector }}{{ else }}none reported{{ end }}.',
     ),
     // A series refused at capacity is counted again at every poll that sees it, so the counter
     // keeps rising for as long as anything goes unwatched. 10m spans 20 polls at the default

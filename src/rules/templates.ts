@@ -4,8 +4,14 @@
  * much, against what baseline and who, from the gauges meshwatch exports next to the score.
  */
 
-const DEST_MATCHERS = 'destination_namespace="%s",destination_workload="%s"';
-const DEST_ARGS = '$labels.destination_namespace $labels.destination_workload';
+/*
+ * Every per-destination gauge is selected on cluster, namespace and workload. A mesh without
+ * cluster labels gives `$labels.destination_cluster` = "" (a missing key of the label map), and
+ * `destination_cluster=""` matches exactly the series without the label in PromQL, so one
+ * selector serves both kinds of mesh.
+ */
+const DEST_MATCHERS = 'destination_cluster="%s",destination_namespace="%s",destination_workload="%s"';
+const DEST_ARGS = '$labels.destination_cluster $labels.destination_namespace $labels.destination_workload';
 
 /** How a number is written: rates with two decimals (humanize would write 0.5 as "500m"), ratios as percentages. */
 export type ValueFormat = 'rate' | 'ratio';
@@ -15,11 +21,16 @@ const FORMAT: Record<ValueFormat, string> = {
   ratio: 'humanizePercentage',
 };
 
-/** The alert's destination, `namespace/workload`. */
-export const DESTINATION = '{{ $labels.destination_namespace }}/{{ $labels.destination_workload }}';
+/** The alert's destination, `namespace/workload`, and ` in cluster <cluster>` when it has one. */
+export const DESTINATION =
+  '{{ $labels.destination_namespace }}/{{ $labels.destination_workload }}' +
+  '{{ with $labels.destination_cluster }} in cluster {{ . }}{{ end }}';
 
 /** The alert's value (the score, for detector alerts), one decimal. */
 export const SCORE = '{{ $value | printf "%.1f" }}';
+
+/** A signal named in the rule itself (`"denied_requests_per_second"`) or held in a template variable (`$signal`). */
+export type SignalRef = string | { variable: string };
 
 /**
  * The current value of a `meshwatch_signal_*` gauge for the alert's destination, or `unknown`
@@ -27,11 +38,33 @@ export const SCORE = '{{ $value | printf "%.1f" }}';
  */
 export function signalGauge(
   gauge: 'observed' | 'expected' | 'lower' | 'upper',
-  signal: string,
+  signal: SignalRef,
   format: ValueFormat,
 ): string {
-  const selector = `meshwatch_signal_${gauge}{signal="${signal}",${DEST_MATCHERS}}`;
-  return `{{ with printf \`${selector}\` ${DEST_ARGS} | query }}{{ . | first | value | ${FORMAT[format]} }}{{ else }}unknown{{ end }}`;
+  const [matcher, args] =
+    typeof signal === 'string' ? [signal, DEST_ARGS] : ['%s', `${signal.variable} ${DEST_ARGS}`];
+  const selector = `meshwatch_signal_${gauge}{signal="${matcher}",${DEST_MATCHERS}}`;
+  return `{{ with printf \`${selector}\` ${args} | query }}{{ . | first | value | ${FORMAT[format]} }}{{ else }}unknown{{ end }}`;
+}
+
+/**
+ * Sets the template variable `variable` to the first of `signals` that meshwatch exports for the
+ * alert's destination (the first one when it exports none), for a detector whose signal depends
+ * on the destination: traffic scores requests/s for one that serves HTTP and connections/s for
+ * one seen only at L4, and the score the alert fires on does not carry the signal's name. In
+ * order of preference rather than the first series found, because a destination whose traffic
+ * moves from one to the other exports both for a while, and Prometheus returns them unordered.
+ */
+export function pickSignal(variable: string, signals: readonly [string, ...string[]]): string {
+  const present = (signal: string) =>
+    `printf \`meshwatch_signal_observed{signal="${signal}",${DEST_MATCHERS}}\` ${DEST_ARGS} | query`;
+  return (
+    `{{ ${variable} := "" }}` +
+    signals
+      .map((signal) => `{{ if not ${variable} }}{{ if ${present(signal)} }}{{ ${variable} = "${signal}" }}{{ end }}{{ end }}`)
+      .join('') +
+    `{{ if not ${variable} }}{{ ${variable} = "${signals[0]}" }}{{ end }}`
+  );
 }
 
 /** The detector's threshold as meshwatch exports it (the daemon's config is the one place it is set). */
@@ -41,14 +74,15 @@ export function threshold(detector: string): string {
 
 /**
  * The top three callers of the alert's destination in a per-caller gauge, highest rate first, as
- * `caller (rate/s)` joined by commas; `callerName` is a template naming one caller `$c`.
+ * `caller (detail, rate/s)` joined by commas; `callerName` and `detail` are templates about one
+ * caller `$c` (its labels are `$c.Labels`), `detail` left out when empty.
  */
-export function topCallers(gauge: string, callerName: string): string {
+export function topCallers(gauge: string, callerName: string, detail = ''): string {
   // sort_desc: an instant topk() comes back in no particular order.
   const query = `sort_desc(topk(3, ${gauge}{${DEST_MATCHERS}}))`;
   return (
     `{{ range $i, $c := printf \`${query}\` ${DEST_ARGS} | query }}` +
-    `{{ if $i }}, {{ end }}${callerName} ({{ $c.Value | printf "%.2f" }}/s)` +
+    `{{ if $i }}, {{ end }}${callerName} (${detail ? `${detail}, ` : ''}{{ $c.Value | printf "%.2f" }}/s)` +
     '{{ else }}none named{{ end }}'
   );
 }

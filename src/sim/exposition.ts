@@ -12,6 +12,11 @@ export const METRICS: { name: MetricName; family: string; help: string }[] = [
     family: 'istio_tcp_connections_opened',
     help: 'Total TCP connections opened.',
   },
+  {
+    name: 'istio_tcp_connections_closed_total',
+    family: 'istio_tcp_connections_closed',
+    help: 'Total TCP connections closed.',
+  },
 ];
 
 /** One exported sample. */

@@ -1,11 +1,12 @@
 /**
- * Istio's standard-metric labels for one side of a request, following the stats plugin: who reports,
- * what each side knows of its peer, and how TLS shows in the principals and the security policy.
+ * Istio's standard-metric labels as Envoy writes them (sidecars and waypoints), following the stats
+ * plugin: who reports, what each side knows of its peer, and how TLS shows in the principals and the
+ * security policy. ztunnel's labels are in ztunnel-labels.ts.
  */
-import type { Protocol, Tls, Workload } from './scenario';
+import type { Peer, Protocol, Tls, Workload } from './scenario';
 
-/** `source` (client sidecar) or `destination` (server sidecar). */
-export type Reporter = 'source' | 'destination';
+/** `source` (client sidecar), `destination` (server sidecar) or `waypoint` (an ambient waypoint). */
+export type EnvoyReporter = 'source' | 'destination' | 'waypoint';
 
 /** Label names in the order the simulator writes them; `namespace` and `pod` are the target's. */
 export const LABEL_NAMES = [
@@ -41,9 +42,9 @@ export const LABEL_NAMES = [
 /** One label name. */
 export type LabelName = (typeof LABEL_NAMES)[number];
 
-/** What one series says about a request stream. */
+/** What one Envoy series says about a request stream. */
 export interface SeriesLabels {
-  reporter: Reporter;
+  reporter: EnvoyReporter;
   from: Workload;
   to: Workload;
   protocol: Protocol;
@@ -51,8 +52,13 @@ export interface SeriesLabels {
   /** HTTP status; undefined for tcp. */
   code: number | undefined;
   responseFlags: string;
+  /**
+   * A waypoint's request that never reached a backend (its policy denied it): the waypoint names
+   * the destination from the endpoint it picked, so without one every destination workload label
+   * is unknown and only the destination service is known (istio_stats, ServerGateway reporter).
+   */
+  noEndpoint?: boolean;
   trustDomain: string;
-  cluster: string;
   /** The reporting pod and its namespace. */
   pod: string;
   podNamespace: string;
@@ -76,18 +82,24 @@ export function grpcStatusFor(code: number): string {
   return '2';
 }
 
-const principal = (trustDomain: string, w: Workload) =>
+/** A peer's SPIFFE id. */
+export const principal = (trustDomain: string, w: Peer) =>
   `spiffe://${trustDomain}/ns/${w.namespace}/sa/${w.serviceAccount}`;
 
-function peer(w: Workload, known: boolean, cluster: string) {
+/**
+ * A peer's labels as an Envoy sees them. From a sidecar's metadata exchange the version is the
+ * pod's `version` label (`unknown` without one); from Istio's workload discovery, which is how a
+ * waypoint and a sidecar learn ambient peers, it is the canonical revision (`latest` without one).
+ */
+function peer(w: Workload, known: boolean, discovered: boolean) {
   return known
     ? {
         workload: w.name,
         namespace: w.namespace,
         app: w.app,
         revision: w.version ?? 'latest',
-        version: w.version ?? 'unknown',
-        cluster,
+        version: w.version ?? (discovered ? 'latest' : 'unknown'),
+        cluster: w.cluster,
       }
     : {
         workload: 'unknown',
@@ -99,15 +111,26 @@ function peer(w: Workload, known: boolean, cluster: string) {
       };
 }
 
-/** The full label set of one series, in `LABEL_NAMES` order. */
+/**
+ * Whether a sidecar learns its peer's workload: from the peer sidecar's metadata-exchange header
+ * (http, grpc), from the mTLS handshake (tcp), or, for an ambient peer, only over HBONE (mTLS),
+ * where Istio looks the peer up by address; ztunnel adds no metadata header to plaintext.
+ */
+function sidecarKnows(peerDataplane: Workload['dataplane'], protocol: Protocol, mutual: boolean) {
+  if (peerDataplane === 'sidecar') return protocol !== 'tcp' || mutual;
+  return peerDataplane === 'ambient' && mutual;
+}
+
+/** The full label set of one Envoy series, in `LABEL_NAMES` order. */
 export function istioLabels(s: SeriesLabels): Record<LabelName, string> {
   const mutual = s.tls === 'mutual';
-  // A server learns its client's workload from the metadata-exchange header (http, grpc), which
-  // needs a client sidecar, or from the mTLS handshake (tcp); a client learns its server's the same way.
-  const fromKnown = s.from.mesh && (s.reporter === 'source' || s.protocol !== 'tcp' || mutual);
-  const toKnown = s.to.mesh && (s.reporter === 'destination' || s.protocol !== 'tcp' || mutual);
-  const src = peer(s.from, fromKnown, s.cluster);
-  const dst = peer(s.to, toKnown, s.cluster);
+  // A waypoint is only reached over HBONE, which carries the client's identity and metadata, and
+  // it reports the backend it picked as the destination.
+  const fromKnown = s.reporter !== 'destination' || sidecarKnows(s.from.dataplane, s.protocol, mutual);
+  const toKnown = s.reporter !== 'source' || sidecarKnows(s.to.dataplane, s.protocol, mutual);
+  const waypoint = s.reporter === 'waypoint';
+  const src = peer(s.from, fromKnown, waypoint || s.from.dataplane === 'ambient');
+  const dst = peer(s.to, toKnown && !s.noEndpoint, waypoint || s.to.dataplane === 'ambient');
   const isGrpc = s.protocol === 'grpc';
   return {
     reporter: s.reporter,
@@ -121,7 +144,7 @@ export function istioLabels(s: SeriesLabels): Record<LabelName, string> {
     source_cluster: src.cluster,
     destination_workload: dst.workload,
     destination_workload_namespace: dst.namespace,
-    destination_principal: mutual ? principal(s.trustDomain, s.to) : 'unknown',
+    destination_principal: mutual && !s.noEndpoint ? principal(s.trustDomain, s.to) : 'unknown',
     destination_app: dst.app,
     destination_canonical_service: dst.app,
     destination_canonical_revision: dst.revision,
@@ -141,13 +164,22 @@ export function istioLabels(s: SeriesLabels): Record<LabelName, string> {
   };
 }
 
-const escapeValue = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-
-/** Renders `{name="value",...}`, leaving out names in `omit` (tcp series have no response code). */
-export function renderLabels(labels: Record<LabelName, string>, omit: readonly LabelName[] = []): string {
+/** `{name="value",...}` of `names` in their order, leaving out those in `omit`. */
+export function renderLabelSet<N extends string>(
+  names: readonly N[],
+  labels: Record<N, string>,
+  omit: readonly N[] = [],
+): string {
   const parts: string[] = [];
-  for (const name of LABEL_NAMES) {
+  for (const name of names) {
     if (!omit.includes(name)) parts.push(`${name}="${escapeValue(labels[name])}"`);
   }
   return `{${parts.join(',')}}`;
+}
+
+const escapeValue = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+/** Renders an Envoy label set, leaving out names in `omit` (tcp series have no response code). */
+export function renderLabels(labels: Record<LabelName, string>, omit: readonly LabelName[] = []): string {
+  return renderLabelSet(LABEL_NAMES, labels, omit);
 }

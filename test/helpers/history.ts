@@ -3,15 +3,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { createPrometheusClient } from '../../src/adapters/prometheus/client';
-import { engineOptions } from '../../src/app/engine-options';
+import { engineOptions, meshQueryOf } from '../../src/app/engine-options';
 import { warmUp } from '../../src/app/warmup';
 import { parseConfig } from '../../src/config/load';
-import { DetectionEngine } from '../../src/core/engine';
+import { DetectionEngine, type EngineResult } from '../../src/core/engine';
 import type { FindingTransition } from '../../src/core/findings';
-import { meshQuery } from '../../src/signals/mesh';
 import { backfillHistory } from '../../scripts/lib/backfill';
 import { requireBuild } from './meshwatch';
-import { promtoolBinary } from './prometheus';
+import { promtoolBinary, removeDir, startPrometheus, type RunningPrometheus } from './prometheus';
 
 /** A fixed Monday 00:00 UTC: scenario tests run on the same history whatever the date. */
 export const EPOCH_MS = Date.UTC(2026, 0, 5);
@@ -48,6 +47,28 @@ export async function backfillScenario(options: {
   return { dir, dataDir };
 }
 
+/**
+ * Backfills several scenarios, each at its own epoch, into one TSDB (promtool runs one at a time
+ * into the shared folder; the simulator writes are fast) and starts a real Prometheus on it.
+ * `stop()` stops it and removes the folder.
+ */
+export async function prometheusOnHistory(
+  prefix: string,
+  backfills: ReadonlyArray<Omit<Parameters<typeof backfillScenario>[0], 'dataDir'>>,
+): Promise<{ prometheus: RunningPrometheus; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dataDir = join(dir, 'data');
+  for (const backfill of backfills) await backfillScenario({ ...backfill, dataDir });
+  const prometheus = await startPrometheus({ dataDir });
+  return {
+    prometheus,
+    stop: async () => {
+      await prometheus.stop();
+      removeDir(dir);
+    },
+  };
+}
+
 /** A finding that opened or closed during a replay, with the step it happened at. */
 export interface ReplayedTransition extends FindingTransition {
   atMs: number;
@@ -66,15 +87,13 @@ export async function replayHistory(options: {
   evalFromMs: number;
   evalToMs: number;
   stepMs: number;
+  /** Sees the engine's result of every live step, e.g. to check what was assessed. */
+  onLiveStep?: (result: EngineResult, timeMs: number) => void;
 }): Promise<ReplayedTransition[]> {
   const config = parseConfig(options.configYaml ?? '', {}, { prometheusUrl: options.prometheusUrl }, 'test');
   const engine = new DetectionEngine(engineOptions(config));
   const client = createPrometheusClient(config.prometheus);
-  const query = meshQuery({
-    serverReporters: config.telemetry.serverReporters,
-    rateWindowMs: config.poll.rateWindowMs,
-    denialCodes: config.detectors.unauthorized.denialCodes.map(String),
-  });
+  const query = meshQueryOf(config);
   const logger = pino({ level: 'silent' });
   const transitions: ReplayedTransition[] = [];
   const common = {
@@ -95,7 +114,9 @@ export async function replayHistory(options: {
       {
         meshQuery: query,
         learn: (s) => {
-          for (const t of engine.observe(s, true).transitions) transitions.push({ ...t, atMs: s.timeMs });
+          const result = engine.observe(s, true);
+          options.onLiveStep?.(result, s.timeMs);
+          for (const t of result.transitions) transitions.push({ ...t, atMs: s.timeMs });
         },
       },
       { ...common, lookbackMs: options.evalToMs - options.evalFromMs + 1, endMs: options.evalToMs + 1 },
@@ -105,4 +126,54 @@ export async function replayHistory(options: {
     client.close();
   }
   return transitions;
+}
+
+/** One incident of a scenario test: its history in Prometheus and the finding it must open. */
+export interface IncidentCase {
+  epochMs: number;
+  /** When the live part starts (the history before it is warm-up) and the incident starts. */
+  evalFromMs: number;
+  incidentMs: number;
+  evalToMs: number;
+  stepMs: number;
+  configYaml: string;
+  /** The finding's id, `<detector>/<destination key>`. */
+  finding: string;
+  withinPolls: number;
+}
+
+/**
+ * Replays one incident case as the daemon would and checks what every scenario test checks: no
+ * finding at all before the incident, the expected one opened within `withinPolls` polls.
+ * Returns it, its delay in polls, and a line for the test's output naming what else opened.
+ */
+export async function expectIncidentFound(
+  prometheusUrl: string,
+  c: IncidentCase,
+): Promise<{ hit: ReplayedTransition | undefined; polls: number; line: string }> {
+  const transitions = await replayHistory({
+    prometheusUrl,
+    configYaml: c.configYaml,
+    learnFromMs: c.epochMs,
+    evalFromMs: c.evalFromMs,
+    evalToMs: c.evalToMs,
+    stepMs: c.stepMs,
+  });
+  const opened = transitions.filter((t) => t.kind === 'opened');
+  // Quiet before the incident: no finding of any kind.
+  expect(opened.filter((t) => t.atMs < c.incidentMs).map((t) => t.finding.id)).toEqual([]);
+  const hit = opened.find((t) => t.finding.id === c.finding);
+  expect(hit).toBeDefined();
+  const polls = ((hit?.atMs ?? Infinity) - c.incidentMs) / c.stepMs;
+  expect(polls).toBeLessThanOrEqual(c.withinPolls);
+  const others =
+    opened
+      .filter((t) => t !== hit)
+      .map((t) => `${t.finding.id}@+${(t.atMs - c.incidentMs) / c.stepMs}`)
+      .join(', ') || 'nothing';
+  return {
+    hit,
+    polls,
+    line: `${c.finding} after ${polls} polls (1 poll = ${c.stepMs / 60_000} min); also opened: ${others}`,
+  };
 }

@@ -105,45 +105,57 @@ describe('a real Alertmanager running the shipped routing and inhibition', () =>
     await routed?.stop();
   });
 
-  it('pages once for a destination, mutes its warnings, and still sends the warnings of other destinations', async () => {
+  it('pages once for a destination, mutes its warnings, and still sends the warnings of other destinations and clusters', async () => {
     const alert = (alertname: string, severity: string, labels: Record<string, string>) => ({
       labels: { alertname, severity, ...labels },
       annotations: { summary: alertname },
     });
-    const payments = { destination_namespace: 'shop', destination_workload: 'payments' };
-    const cart = { destination_namespace: 'shop', destination_workload: 'cart' };
+    const payments = {
+      destination_cluster: 'east',
+      destination_namespace: 'shop',
+      destination_workload: 'payments',
+    };
+    // The same namespace and workload in another cluster is another destination.
+    const westPayments = { ...payments, destination_cluster: 'west' };
+    const cart = { destination_cluster: 'east', destination_namespace: 'shop', destination_workload: 'cart' };
     const response = await fetch(`${am.url}/api/v2/alerts`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify([
         alert('MeshUnauthorizedAccessSpike', 'critical', payments),
         alert('MeshTrafficAnomaly', 'warning', payments),
+        alert('MeshTrafficAnomaly', 'warning', westPayments),
         alert('MeshTrafficAnomaly', 'warning', cart),
         alert('MeshwatchStale', 'warning', { instance: '10.0.0.7:9464' }),
       ]),
     });
     expect(response.status).toBe(200);
 
-    await waitFor('three notifications', async () => webhook.notifications.length >= 3, 20000, 100);
+    await waitFor('four notifications', async () => webhook.notifications.length >= 4, 20000, 100);
     // Give a wrongly routed or uninhibited notification the time to arrive too.
     await new Promise((r) => setTimeout(r, 2500));
     const received = webhook.notifications
       .map((n) => ({
         receiver: n.receiver,
         status: n.status,
-        alerts: n.alerts.map((a) => [a.labels.alertname, a.labels.destination_workload ?? a.labels.instance]),
+        alerts: n.alerts.map((a) => [
+          a.labels.alertname,
+          a.labels.destination_cluster ?? '',
+          a.labels.destination_workload ?? a.labels.instance,
+        ]),
       }))
       .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     expect(received).toEqual([
-      { receiver: 'chat', status: 'firing', alerts: [['MeshTrafficAnomaly', 'cart']] },
-      { receiver: 'chat', status: 'firing', alerts: [['MeshwatchStale', '10.0.0.7:9464']] },
-      { receiver: 'pager', status: 'firing', alerts: [['MeshUnauthorizedAccessSpike', 'payments']] },
+      { receiver: 'chat', status: 'firing', alerts: [['MeshTrafficAnomaly', 'east', 'cart']] },
+      { receiver: 'chat', status: 'firing', alerts: [['MeshTrafficAnomaly', 'west', 'payments']] },
+      { receiver: 'chat', status: 'firing', alerts: [['MeshwatchStale', '', '10.0.0.7:9464']] },
+      { receiver: 'pager', status: 'firing', alerts: [['MeshUnauthorizedAccessSpike', 'east', 'payments']] },
     ]);
 
     const held = await am.alerts();
     const inhibited = held
       .filter((a) => typeof a.status === 'object' && a.status.state === 'suppressed')
-      .map((a) => [a.labels.alertname, a.labels.destination_workload]);
-    expect(inhibited).toEqual([['MeshTrafficAnomaly', 'payments']]);
+      .map((a) => [a.labels.alertname, a.labels.destination_cluster, a.labels.destination_workload]);
+    expect(inhibited).toEqual([['MeshTrafficAnomaly', 'east', 'payments']]);
   });
 });

@@ -135,6 +135,8 @@ describe('an unauthorized-access spike, from the mesh to a page', () => {
           alertname: 'MeshUnauthorizedAccessSpike',
           severity: 'critical',
           detector: 'unauthorized',
+          // The simulator's sidecars write Istio's default cluster id.
+          destination_cluster: 'Kubernetes',
           destination_namespace: 'shop',
           destination_workload: 'payments',
           job: 'meshwatch',
@@ -143,14 +145,14 @@ describe('an unauthorized-access spike, from the mesh to a page', () => {
       },
     ]);
     expect(page?.alerts[0]?.annotations).toEqual({
-      summary: 'A workload is receiving a spike of requests denied by authorization (401/403).',
+      summary: 'A workload is receiving a spike of denied requests (401/403) or connections (L4 deny).',
       description: expect.stringMatching(
-        /^shop\/payments is denying \d+\.\d\d requests\/s \(401\/403\) against a baseline of .*Top denied callers: spiffe:\/\/cluster\.local\/ns\/shop\/sa\/cart \(\d+\.\d\d\/s\)\.$/,
+        /^shop\/payments in cluster Kubernetes is denying \d+\.\d\d requests or connections\/s \(401\/403 at a sidecar or waypoint, DENY at ztunnel\) against a baseline of .*Top denied callers: spiffe:\/\/cluster\.local\/ns\/shop\/sa\/cart \(http: 401\/403, \d+\.\d\d\/s\)\.$/,
       ),
       runbook_url:
         'https://github.com/meshwatch/meshwatch/blob/main/docs/runbooks/MeshUnauthorizedAccessSpike.md',
       dashboard_url:
-        'http://kube-prometheus-stack-grafana.monitoring.svc/d/meshwatch-workload/meshwatch-workload?var-namespace=shop&var-workload=payments',
+        'http://kube-prometheus-stack-grafana.monitoring.svc/d/meshwatch-workload/meshwatch-workload?var-cluster=Kubernetes&var-namespace=shop&var-workload=payments',
     });
     expect(pageLatencyMs).toBeGreaterThanOrEqual(60_000);
 

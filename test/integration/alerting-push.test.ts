@@ -12,7 +12,7 @@ import { freePort, waitFor } from '../helpers/ports';
 const spike = (nowMs: number): Finding => ({
   id: 'unauthorized/shop/payments',
   detector: 'unauthorized',
-  destination: { namespace: 'shop', workload: 'payments' },
+  destination: { cluster: '', namespace: 'shop', workload: 'payments' },
   signal: 'denied_requests_per_second',
   observed: 25,
   expected: 0,
@@ -20,6 +20,7 @@ const spike = (nowMs: number): Finding => ({
   upper: 0.5,
   score: 12,
   threshold: 5,
+  layers: ['http'],
   topCallers: [],
   firstSeenMs: nowMs - 30_000,
   lastSeenMs: nowMs,

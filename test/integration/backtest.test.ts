@@ -86,6 +86,7 @@ describe('meshwatch backtest over a backfilled denial spike', () => {
     expect(denials).toEqual([
       {
         detector: 'unauthorized',
+        destination_cluster: 'Kubernetes',
         destination_namespace: 'shop',
         destination_workload: 'payments',
         source_principal: 'spiffe://cluster.local/ns/shop/sa/cart',
@@ -107,6 +108,7 @@ describe('meshwatch backtest over a backfilled denial spike', () => {
       {
         alertname: 'MeshUnauthorizedAccessSpike',
         severity: 'critical',
+        destination_cluster: 'Kubernetes',
         destination_namespace: 'shop',
         destination_workload: 'payments',
         start: expect.any(String),

@@ -67,10 +67,13 @@ describe('meshwatch against a real Prometheus scraping the simulated mesh', () =
     const plaintext = samplesOf(text, 'meshwatch_plaintext_requests_per_second');
     expect(plaintext.map((s) => s.labels)).toEqual([
       {
+        destination_cluster: 'Kubernetes',
         destination_namespace: 'shop',
         destination_workload: 'catalog',
+        source_cluster: 'Kubernetes',
         source_workload_namespace: 'legacy',
         source_workload: 'reporting',
+        layer: 'http',
       },
     ]);
     expect(plaintext[0]?.value).toBeLessThan(2.5);
@@ -86,8 +89,9 @@ describe('meshwatch against a real Prometheus scraping the simulated mesh', () =
     expect(doc.status).toBe('ok');
     expect(doc.findings).toEqual([
       expect.objectContaining({
-        id: 'plaintext/shop/catalog',
+        id: 'plaintext/Kubernetes/shop/catalog',
         detector: 'plaintext',
+        destination_cluster: 'Kubernetes',
         destination_namespace: 'shop',
         destination_workload: 'catalog',
         signal: 'plaintext_requests_per_second',
@@ -98,8 +102,10 @@ describe('meshwatch against a real Prometheus scraping the simulated mesh', () =
             source_workload_namespace: 'legacy',
             source_workload: 'reporting',
             source_principal: 'unknown',
+            layer: 'http',
           }),
         ],
+        layers: ['http'],
       }),
     ]);
   });
@@ -136,7 +142,7 @@ describe('meshwatch against a real Prometheus scraping the simulated mesh', () =
     expect(mw.child.exitCode).toBeNull();
     const stale = await mw.findings();
     expect(stale.status).toBe('stale');
-    expect(stale.findings.map((f) => [f.id, f.stale])).toEqual([['plaintext/shop/catalog', true]]);
+    expect(stale.findings.map((f) => [f.id, f.stale])).toEqual([['plaintext/Kubernetes/shop/catalog', true]]);
     const failures = samplesOf(await mw.metrics(), 'meshwatch_poll_failures_total')[0]?.value ?? 0;
     expect(failures).toBeGreaterThan(0);
     const errors = mw.logLines().filter((l) => l.level === 'error');
@@ -157,7 +163,7 @@ describe('meshwatch against a real Prometheus scraping the simulated mesh', () =
     );
     await waitFor('fresh findings', async () => (await mw.findings()).status === 'ok', 15000, 250);
     const back = await mw.findings();
-    expect(back.findings.map((f) => [f.id, f.stale])).toEqual([['plaintext/shop/catalog', false]]);
+    expect(back.findings.map((f) => [f.id, f.stale])).toEqual([['plaintext/Kubernetes/shop/catalog', false]]);
   });
 
   it('logs JSON, one debug line per poll, and never the bearer token', async () => {

@@ -39,13 +39,16 @@ calls:
   - { from: shop/frontend, to: shop/cart, rate: 10, codes: { 200: 0.98, 503: 0.02 } }
   - { from: shop/frontend, to: shop/payments, rate: 5, codes: { 200: 0.97, 503: 0.03 } }
   - { from: shop/cart, to: data/ledger, rate: 0.5, protocol: tcp }
+  # payments also serves TCP, so that the workload dashboard's connection panel has data.
+  - { from: data/ledger, to: shop/payments, rate: 0.5, protocol: tcp }
 incidents:
   - { kind: denial_spike, at: ${INCIDENTS_AT_S}s, duration: 10m, from: shop/cart, to: shop/payments, rate: 20 }
   - { kind: plaintext_fallback, at: ${INCIDENTS_AT_S}s, duration: 10m, from: shop/frontend, to: shop/payments, share: 0.3 }
   - { kind: new_caller, at: ${INCIDENTS_AT_S}s, duration: 10m, from: shop/reports, to: shop/payments, rate: 2 }
 `;
-// The workload dashboard is checked on the destination all three incidents hit.
-const CHOSEN = { namespace: 'shop', workload: 'payments' };
+// The workload dashboard is checked on the destination all three incidents hit, in the cluster
+// the simulator's sidecars report (Istio's default cluster id).
+const CHOSEN = { cluster: 'Kubernetes', namespace: 'shop', workload: 'payments' };
 
 type PromData =
   | { resultType: 'vector'; result: Array<{ metric: Record<string, string>; value: [number, string] }> }
@@ -83,8 +86,12 @@ function shapeProblems(q: PanelQuery, panel: QueryPanel, data: PromData): string
   }
   if (q.unit === 'percentunit' && finite.some((v) => v < 0 || v > 1))
     problems.push(`a ratio outside 0..1: ${finite.find((v) => v < 0 || v > 1)}`);
-  if (panel.fieldConfig.defaults.mappings.length > 0 && finite.some((v) => v !== 0 && v !== 1))
-    problems.push(`a 0/1 gauge with value ${finite.find((v) => v !== 0 && v !== 1)}`);
+  // A panel with value mappings shows only the values it maps (0/1 gauges, the kind of mesh).
+  const mapped = new Set(
+    panel.fieldConfig.defaults.mappings.flatMap((m) => Object.keys(m.options).map(Number)),
+  );
+  if (mapped.size > 0 && finite.some((v) => !mapped.has(v)))
+    problems.push(`a value without a mapping: ${finite.find((v) => !mapped.has(v))}`);
   return problems;
 }
 
@@ -125,7 +132,8 @@ describe('the dashboards against a live mesh, Prometheus and meshwatch', () => {
     });
     const startedS = Date.now() / 1000;
 
-    const payments = 'destination_namespace="shop",destination_workload="payments"';
+    const payments =
+      'destination_cluster="Kubernetes",destination_namespace="shop",destination_workload="payments"';
     await waitForMetrics(
       mw,
       'denied, plaintext and new callers of shop/payments and a score over its threshold',

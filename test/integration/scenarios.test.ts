@@ -1,16 +1,5 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  backfillScenario,
-  DAY,
-  EPOCH_MS,
-  HOUR,
-  MINUTE,
-  replayHistory,
-  type ReplayedTransition,
-} from '../helpers/history';
-import { removeDir, startPrometheus, type RunningPrometheus } from '../helpers/prometheus';
+import { DAY, EPOCH_MS, expectIncidentFound, HOUR, MINUTE, prometheusOnHistory } from '../helpers/history';
+import type { RunningPrometheus } from '../helpers/prometheus';
 
 /**
  * Each incident kind, in a day of quiet history backfilled into a real Prometheus and replayed
@@ -86,63 +75,44 @@ const CASES: Case[] = [
 const epochOf = (i: number): number => EPOCH_MS + i * 2 * DAY;
 
 describe('incident scenarios replayed from a real Prometheus', () => {
+  let history: Awaited<ReturnType<typeof prometheusOnHistory>>;
   let prometheus: RunningPrometheus;
-  let dir: string;
-  const found = new Map<string, ReplayedTransition[]>();
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'meshwatch-scenarios-'));
-    const dataDir = join(dir, 'data');
-    // promtool runs one at a time into the shared folder; the simulator writes are fast.
-    for (const [i, c] of CASES.entries()) {
-      const epochMs = epochOf(i);
-      await backfillScenario({
+    history = await prometheusOnHistory(
+      'meshwatch-scenarios-',
+      CASES.map((c, i) => ({
         scenario: c.scenario,
         set: [`incidents[0].at=${INCIDENT_AT / 1000}s`],
-        epochMs,
-        ranges: [[epochMs, epochMs + INCIDENT_AT + c.evalAfterMs]],
+        epochMs: epochOf(i),
+        ranges: [[epochOf(i), epochOf(i) + INCIDENT_AT + c.evalAfterMs]],
         stepMs: STEP,
-        dataDir,
-      });
-    }
-    prometheus = await startPrometheus({ dataDir });
+      })),
+    );
+    prometheus = history.prometheus;
   }, 300_000);
 
   afterAll(async () => {
-    await prometheus?.stop();
-    removeDir(dir);
+    await history?.stop();
   });
 
   it.each(CASES.map((c, i) => [c.scenario, c, i] as const))(
     '%s is found by the right detector in time',
     async (_name, c, i) => {
       const epochMs = epochOf(i);
-      const transitions = await replayHistory({
-        prometheusUrl: prometheus.url,
-        configYaml: CONFIG,
-        learnFromMs: epochMs,
+      const { hit, line } = await expectIncidentFound(prometheus.url, {
+        epochMs,
         evalFromMs: epochMs + LEARN,
+        incidentMs: epochMs + INCIDENT_AT,
         evalToMs: epochMs + INCIDENT_AT + c.evalAfterMs,
         stepMs: STEP,
+        configYaml: CONFIG,
+        // The simulator's mesh is one cluster with Istio's default id, `Kubernetes`.
+        finding: `${c.detector}/Kubernetes/${c.destination}`,
+        withinPolls: c.withinPolls,
       });
-      found.set(c.scenario, transitions);
-      const incidentMs = epochMs + INCIDENT_AT;
-      const opened = transitions.filter((t) => t.kind === 'opened');
-      // Quiet before the incident: no finding of any kind.
-      expect(opened.filter((t) => t.atMs < incidentMs).map((t) => t.finding.id)).toEqual([]);
-      const hit = opened.find((t) => t.finding.id === `${c.detector}/${c.destination}`);
-      expect(hit).toBeDefined();
-      const polls = ((hit?.atMs ?? Infinity) - incidentMs) / STEP;
-      expect(polls).toBeLessThanOrEqual(c.withinPolls);
       if (c.topCaller) expect(hit?.finding.topCallers[0]?.caller.principal).toBe(c.topCaller);
-      process.stdout.write(
-        `${c.scenario}: ${c.detector} finding for ${c.destination} after ${polls} polls (1 poll = 1 min); also opened: ${
-          opened
-            .filter((t) => t !== hit)
-            .map((t) => `${t.finding.id}@+${(t.atMs - incidentMs) / STEP}`)
-            .join(', ') || 'nothing'
-        }\n`,
-      );
+      process.stdout.write(`${c.scenario}: ${line}\n`);
     },
   );
 });

@@ -1,9 +1,9 @@
 import { createPrometheusClient } from '../../src/adapters/prometheus/client';
-import { engineOptions } from '../../src/app/engine-options';
+import { engineOptions, meshQueryOf } from '../../src/app/engine-options';
 import { parseConfig } from '../../src/config/load';
 import { DetectionEngine, type Detection } from '../../src/core/engine';
 import { warmUp } from '../../src/app/warmup';
-import { decodeMesh, meshQuery } from '../../src/signals/mesh';
+import { decodeMesh } from '../../src/signals/mesh';
 import pino from 'pino';
 import { backfillScenario, DAY, EPOCH_MS, HOUR, MINUTE } from '../helpers/history';
 import { samplesOf } from '../helpers/metrics-text';
@@ -160,11 +160,3 @@ describe('warm start from Prometheus history', () => {
     }
   });
 });
-
-function meshQueryOf(config: ReturnType<typeof parseConfig>): string {
-  return meshQuery({
-    serverReporters: config.telemetry.serverReporters,
-    rateWindowMs: config.poll.rateWindowMs,
-    denialCodes: config.detectors.unauthorized.denialCodes.map(String),
-  });
-}

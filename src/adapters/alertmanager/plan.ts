@@ -1,3 +1,4 @@
+import { destinationKey } from '../../core/keys';
 import type { Finding } from '../../core/types';
 import { detectorAlert, runbookUrl } from '../../rules/alerts';
 
@@ -62,7 +63,7 @@ function firingAlert(f: Finding, nowMs: number, options: PushPlanOptions): Posta
     .map((c) => {
       const who =
         c.caller.principal !== 'unknown' ? c.caller.principal : `${c.caller.namespace}/${c.caller.workload}`;
-      return `${who} (${c.rate.toFixed(2)}/s)`;
+      return `${who} (${c.layer === 'tcp' ? 'tcp' : 'http'} ${c.rate.toFixed(2)}/s)`;
     })
     .join(', ');
   return {
@@ -70,13 +71,15 @@ function firingAlert(f: Finding, nowMs: number, options: PushPlanOptions): Posta
       alertname: alert,
       severity,
       detector: f.detector,
+      // As in the rule-based alerts: the label is there only where the telemetry has a cluster.
+      ...(f.destination.cluster === '' ? {} : { destination_cluster: f.destination.cluster }),
       destination_namespace: f.destination.namespace,
       destination_workload: f.destination.workload,
     },
     annotations: {
       summary,
       description:
-        `${f.destination.namespace}/${f.destination.workload}: ${f.signal} ${f.observed.toFixed(2)} against a ` +
+        `${destinationKey(f.destination)}: ${f.signal} ${f.observed.toFixed(2)} (${f.layers.join('+') || 'no traffic'}) against a ` +
         `baseline of ${f.expected.toFixed(2)} (band ${f.lower.toFixed(2)} to ${f.upper.toFixed(2)}); ` +
         `score ${f.score.toFixed(1)}, threshold ${f.threshold}. Top callers: ${callers || 'none named'}.`,
       runbook_url: runbookUrl(options.runbookBaseUrl, alert),

@@ -1,8 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Assessment, Caller, DetectorName, Destination } from '../../core/types';
+import type { Assessment, Caller, DetectorName, Destination, Layer } from '../../core/types';
 import type { LabelPresence } from '../../signals/labels';
 
-const DEST = ['destination_namespace', 'destination_workload'] as const;
+// destination_cluster is always a label name; where the telemetry has no cluster label its value
+// is empty, which Prometheus stores as no label: a single-cluster mesh without cluster labels
+// keeps the series it had, and one that gains a second cluster does not rename every series.
+const DEST = ['destination_cluster', 'destination_namespace', 'destination_workload'] as const;
+
+/** A caller's rate on one layer of one destination, as the per-caller gauges take it. */
+export type CallerRate = { destination: Destination; caller: Caller; rate: number; layer: Layer };
 
 /**
  * meshwatch's own metrics and its findings as gauges, on a registry of its own (never
@@ -49,8 +55,18 @@ export class MeshwatchMetrics {
   );
   readonly requiredLabelsPresent = this.gauge(
     'meshwatch_required_labels_present',
-    '0 when Istio telemetry lacks a label a detector needs.',
+    '0 when Istio telemetry lacks a label a detector needs (stripped from a metric that has series), or has no Istio metric at all; 1 otherwise, also for a metric this kind of mesh does not have.',
     ['metric', 'label'],
+  );
+  readonly telemetryPresent = this.gauge(
+    'meshwatch_telemetry_present',
+    '1 when Prometheus has series of this Istio metric: istio_requests_total (HTTP, from sidecars and waypoints), istio_tcp_connections_opened_total (TCP, from sidecars, ztunnel and waypoints). Only TCP: an ambient mesh without waypoints.',
+    ['metric'],
+  );
+  readonly detectorBlind = this.gauge(
+    'meshwatch_detector_blind',
+    '1 when the detector cannot read telemetry the mesh has (a label it needs is stripped, or there is no Istio telemetry at all): it reports nothing there, even during an attack.',
+    ['detector'],
   );
   readonly warmupComplete = this.gauge(
     'meshwatch_warmup_complete',
@@ -87,22 +103,22 @@ export class MeshwatchMetrics {
   ]);
   readonly plaintextRate = this.gauge(
     'meshwatch_plaintext_requests_per_second',
-    'Plaintext requests and TCP connections per second, by caller (top callers only).',
-    [...DEST, 'source_workload_namespace', 'source_workload'],
+    'Plaintext requests (layer http) and TCP connections (layer tcp) per second, by caller (top callers only).',
+    [...DEST, 'source_cluster', 'source_workload_namespace', 'source_workload', 'layer'],
   );
   readonly unauthorizedRate = this.gauge(
     'meshwatch_unauthorized_requests_per_second',
-    'Denied requests per second by caller (top callers of each destination only).',
-    [...DEST, 'source_principal'],
+    'Denied requests per second by caller: layer http by status code (401/403), layer tcp connections refused by an L4 AuthorizationPolicy (ztunnel DENY); top callers of each destination only.',
+    [...DEST, 'source_principal', 'layer'],
   );
   readonly newCallerRate = this.gauge(
     'meshwatch_new_caller_requests_per_second',
-    'Requests per second of a caller new to the destination, while the edge counts as new.',
-    [...DEST, 'source_principal'],
+    'Requests (layer http) or connections (layer tcp) per second of a caller new to the destination, while the edge counts as new.',
+    [...DEST, 'source_principal', 'layer'],
   );
   readonly trackedSeries = this.gauge(
     'meshwatch_tracked_series',
-    'Series (destinations, or edges for new_caller) whose state is kept, by detector.',
+    'Series (destinations, or edges for new_caller) whose state is kept, by detector; a destination whose traffic moves between connections and requests has two for a while.',
     ['detector'],
   );
   readonly seriesDropped = new Counter({
@@ -113,7 +129,7 @@ export class MeshwatchMetrics {
   });
   readonly mtlsRatio = this.gauge(
     'meshwatch_mtls_ratio',
-    "Share of a destination's requests and connections over mTLS, 0..1.",
+    "Share of a destination's requests and connections over mTLS, 0..1 (each once: a waypoint's connection to the workload is not counted again).",
     DEST as unknown as string[],
   );
 
@@ -161,17 +177,20 @@ export class MeshwatchMetrics {
   /** Replaces the mTLS ratios and the per-caller plaintext rates. */
   publishPlaintext(
     ratios: ReadonlyArray<{ destination: Destination; ratio: number }>,
-    callers: ReadonlyArray<{ destination: Destination; caller: Caller; rate: number }>,
+    callers: readonly CallerRate[],
   ): void {
     this.mtlsRatio.reset();
     for (const { destination, ratio } of ratios) this.mtlsRatio.set(destLabels(destination), ratio);
     this.plaintextRate.reset();
-    for (const { destination, caller, rate } of callers) {
-      this.plaintextRate.set(
+    for (const { destination, caller, rate, layer } of callers) {
+      // inc: callers told apart by principal alone (an old ztunnel names plaintext callers' identity) add up.
+      this.plaintextRate.inc(
         {
           ...destLabels(destination),
+          source_cluster: caller.cluster,
           source_workload_namespace: caller.namespace,
           source_workload: caller.workload,
+          layer,
         },
         rate,
       );
@@ -179,14 +198,11 @@ export class MeshwatchMetrics {
   }
 
   /** Replaces a per-caller gauge's series with this poll's callers. */
-  publishCallers(
-    gauge: Gauge<string>,
-    callers: ReadonlyArray<{ destination: Destination; caller: Caller; rate: number }>,
-  ): void {
+  publishCallers(gauge: Gauge<string>, callers: readonly CallerRate[]): void {
     gauge.reset();
-    for (const { destination, caller, rate } of callers) {
+    for (const { destination, caller, rate, layer } of callers) {
       // Callers without an identity share source_principal="unknown": their rates add up.
-      gauge.inc({ ...destLabels(destination), source_principal: caller.principal }, rate);
+      gauge.inc({ ...destLabels(destination), source_principal: caller.principal, layer }, rate);
     }
   }
 
@@ -194,6 +210,15 @@ export class MeshwatchMetrics {
   publishLabelPresence(presence: readonly LabelPresence[]): void {
     for (const p of presence)
       this.requiredLabelsPresent.set({ metric: p.metric, label: p.label }, p.present ? 1 : 0);
+  }
+
+  /** Sets `meshwatch_telemetry_present` and `meshwatch_detector_blind`. */
+  publishTelemetry(
+    metrics: ReadonlyArray<{ metric: string; present: boolean }>,
+    detectors: ReadonlyArray<{ detector: DetectorName; blind: boolean }>,
+  ): void {
+    for (const { metric, present } of metrics) this.telemetryPresent.set({ metric }, present ? 1 : 0);
+    for (const { detector, blind } of detectors) this.detectorBlind.set({ detector }, blind ? 1 : 0);
   }
 
   private gauge(name: string, help: string, labelNames: string[] = []): Gauge<string> {
@@ -205,6 +230,10 @@ export class MeshwatchMetrics {
   }
 }
 
-function destLabels(d: Destination): { destination_namespace: string; destination_workload: string } {
-  return { destination_namespace: d.namespace, destination_workload: d.workload };
+function destLabels(d: Destination): Record<(typeof DEST)[number], string> {
+  return {
+    destination_cluster: d.cluster,
+    destination_namespace: d.namespace,
+    destination_workload: d.workload,
+  };
 }

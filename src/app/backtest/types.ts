@@ -66,6 +66,8 @@ export interface BacktestResult {
 export interface BacktestJson {
   findings: Array<{
     detector: DetectorName;
+    /** Empty where the telemetry has no cluster label. */
+    destination_cluster: string;
     destination_namespace: string;
     destination_workload: string;
     source_principal: string | null;
@@ -76,6 +78,7 @@ export interface BacktestJson {
   alerts: Array<{
     alertname: string;
     severity: string;
+    destination_cluster: string;
     destination_namespace: string;
     destination_workload: string;
     start: string;

@@ -1,13 +1,23 @@
 import { createBaseline, type Baseline, type BaselineOptions } from '../baseline';
 import { destinationKey } from '../keys';
 import type { SeriesTable } from '../series-table';
-import type { Assessment, CallerContribution, DetectorName, Destination } from '../types';
+import type { Assessment, CallerContribution, DetectorName, Destination, Layer } from '../types';
 
 /** One destination's value of a signal in one poll. */
 export interface DestinationValue {
   destination: Destination;
   value: number;
   topCallers: CallerContribution[];
+  /** The layers the value came from. */
+  layers: Layer[];
+  /** The signal's name where it is not the detector's own (traffic seen only at L4 counts connections). */
+  signal?: string;
+  /**
+   * Tells this value's baseline apart from others of the destination: a destination whose traffic
+   * moves from connections to requests (a waypoint is added) starts a new baseline rather than
+   * judging requests against what it learned of connections.
+   */
+  variant?: string;
   /**
    * For a ratio, the number of requests it stands on (the count noise of 1 error in 3 requests
    * is not that of 1,000 in 3,000); unset for rates, whose count noise the baseline knows.
@@ -32,29 +42,32 @@ export class BaselineDetector {
   /** Learns and scores this poll's values; returns the assessments of warmed-up baselines. */
   observe(timeMs: number, values: readonly DestinationValue[]): Assessment[] {
     const out: Assessment[] = [];
-    for (const { destination, value, topCallers, countWindowSeconds } of values) {
-      const baseline = this.table.touch(destinationKey(destination), timeMs, () =>
-        createBaseline(this.options),
-      );
-      const estimate = baseline?.observe(timeMs, value, countWindowSeconds);
+    for (const v of values) {
+      const key =
+        v.variant === undefined
+          ? destinationKey(v.destination)
+          : `${destinationKey(v.destination)}|${v.variant}`;
+      const baseline = this.table.touch(key, timeMs, () => createBaseline(this.options));
+      const estimate = baseline?.observe(timeMs, v.value, v.countWindowSeconds);
       if (!estimate) continue;
       out.push({
         detector: this.detector,
-        destination,
-        signal: this.signal,
-        observed: value,
+        destination: v.destination,
+        signal: v.signal ?? this.signal,
+        observed: v.value,
         expected: Math.max(estimate.expected, 0),
         lower: Math.max(estimate.lower, 0),
         upper: Math.max(estimate.upper, 0),
         score: estimate.score,
-        topCallers,
+        layers: v.layers,
+        topCallers: v.topCallers,
       });
     }
     this.table.evict(timeMs);
     return out;
   }
 
-  /** Tracked series (destinations). */
+  /** Tracked series (destinations, and a destination's second baseline while it changes layer). */
   get tracked(): number {
     return this.table.size;
   }

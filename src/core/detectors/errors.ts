@@ -8,7 +8,8 @@ export const ERROR_RATIO_SIGNAL = 'server_error_ratio';
 
 /**
  * The 5xx ratio per destination, for destinations that had requests: a destination without
- * requests has no ratio (a gap), not a ratio of 0. Each ratio carries the number of requests
+ * requests has no ratio (a gap), not a ratio of 0, and one seen only at L4 (an ambient workload
+ * without waypoint) has no status codes at all. Each ratio carries the number of requests
  * behind it (rate times window), which the baseline takes as the count its noise depends on.
  */
 export function errorRatios(samples: readonly EdgeSample[], rateWindowSeconds: number): DestinationValue[] {
@@ -19,6 +20,7 @@ export function errorRatios(samples: readonly EdgeSample[], rateWindowSeconds: n
       destination: t.destination,
       value: Math.min((errors.get(destinationKey(t.destination))?.total ?? 0) / t.total, 1),
       countWindowSeconds: t.total * rateWindowSeconds,
+      layers: ['http'],
       topCallers: [],
     }));
 }

@@ -1,8 +1,8 @@
 import { destinationKey } from '../keys';
 import type { EdgeSample } from '../mesh';
 import type { SeriesTable } from '../series-table';
-import type { Assessment, Caller, Destination } from '../types';
-import { callerKey, sumByDestination, topContributions } from './signals';
+import type { Assessment, Caller, CallerContribution, Destination, Layer } from '../types';
+import { callerKey, knownCluster, layersOf, sumByDestination, topContributions } from './signals';
 
 /** The `signal` label of the new callers' rate. */
 export const NEW_CALLER_SIGNAL = 'new_caller_requests_per_second';
@@ -22,15 +22,32 @@ export interface NewCallerOptions {
 export interface NewCallerResult {
   assessments: Assessment[];
   /** Rates of the edges that are new now. */
-  callers: Array<{ destination: Destination; caller: Caller; rate: number }>;
+  callers: Array<{ destination: Destination; caller: Caller; rate: number; layer: Layer }>;
 }
 
 /**
- * Lateral movement: a (caller, destination) edge that was not seen in the learning window. The
- * set of known edges is learned from history at warm start, so a restart reports nothing old as
- * new. An edge stays new for `newForMs`, then becomes known. The score counts the new callers'
- * requests over the rate window, so one request from a stranger is enough at the default
- * threshold of 1. Callers are keyed by principal, or by workload where there is none (plaintext).
+ * A known edge: when it was first seen (-Infinity for the known mesh), and the clusters its caller
+ * called from: the first in `cluster`, any later one in `others` with its first sighting.
+ */
+export interface KnownEdge {
+  firstSeenMs: number;
+  cluster?: string;
+  others?: Map<string, number>;
+}
+
+// A principal calling one destination from more clusters than this is not told apart further.
+const MAX_CLUSTERS_PER_EDGE = 8;
+
+/**
+ * Lateral movement: a (caller, destination) edge that was not seen in the learning window, over
+ * HTTP or TCP alike (an ambient mesh without waypoints has only TCP edges). The set of known edges
+ * is learned from history at warm start, so a restart reports nothing old as new. An edge stays
+ * new for `newForMs`, then becomes known. The score counts the new callers' requests (or
+ * connections, for a caller seen only at L4) over the rate window, so one request from a stranger
+ * is enough at the default threshold of 1. Callers are keyed by principal, or by workload where
+ * there is none (plaintext). A known principal calling from a cluster it was never seen calling
+ * from is new too: the same namespace and service account in another cluster carry the same
+ * identity, so a workload stood up under a known name elsewhere shows only this way.
  */
 export class NewCallerDetector {
   private firstLiveMs: number | undefined;
@@ -38,8 +55,7 @@ export class NewCallerDetector {
 
   constructor(
     private readonly options: NewCallerOptions,
-    /** Edge -> the time it was first seen, or -Infinity for edges learned as the known mesh. */
-    private readonly edges: SeriesTable<{ firstSeenMs: number }>,
+    private readonly edges: SeriesTable<KnownEdge>,
   ) {}
 
   /**
@@ -56,28 +72,37 @@ export class NewCallerDetector {
     const traffic = sumByDestination(
       samples,
       (s) => (s.kind === 'requests' || s.kind === 'tcp_connections') && s.rate > 0,
+      (caller, layer) =>
+        `${layer}|${callerKey(caller)}@${knownCluster(caller.cluster) ? caller.cluster : ''}`,
     );
     for (const sums of traffic.values()) {
-      const fresh = [];
+      const fresh: CallerContribution[] = [];
       const destination = destinationKey(sums.destination);
-      const create = () => ({ firstSeenMs: learning ? -Infinity : timeMs });
-      for (const c of sums.callers.values()) {
+      const create = (): KnownEdge => ({ firstSeenMs: learning ? -Infinity : timeMs });
+      for (const c of preferRequests(sums.callers.values())) {
         const edge = this.edges.touch(`${destination}|${callerKey(c.caller)}`, timeMs, create);
+        if (!edge) continue;
         // A workload known by its identity is known without it too: when it falls back to
         // plaintext it is the plaintext detector's finding, not a stranger calling.
-        if (edge && c.caller.principal !== 'unknown' && c.caller.workload !== 'unknown') {
+        if (c.caller.principal !== 'unknown' && c.caller.workload !== 'unknown') {
           this.edges.touchIfRoom(
             `${destination}|${callerKey({ ...c.caller, principal: 'unknown' })}`,
             timeMs,
             create,
           );
         }
-        if (edge && timeMs - edge.firstSeenMs < o.newForMs) fresh.push({ ...c, isNew: true });
+        const since = Math.max(edge.firstSeenMs, this.clusterFirstSeen(edge, c.caller, timeMs, learning));
+        if (timeMs - since < o.newForMs) fresh.push({ ...c, isNew: true });
       }
       const top = topContributions(fresh, o.topCallers);
       const observed = fresh.reduce((sum, c) => sum + c.rate, 0);
       for (const c of top)
-        result.callers.push({ destination: sums.destination, caller: c.caller, rate: c.rate });
+        result.callers.push({
+          destination: sums.destination,
+          caller: c.caller,
+          rate: c.rate,
+          layer: c.layer,
+        });
       result.assessments.push({
         detector: 'new_caller',
         destination: sums.destination,
@@ -87,6 +112,7 @@ export class NewCallerDetector {
         lower: 0,
         upper: o.threshold / o.rateWindowSeconds,
         score: observed * o.rateWindowSeconds,
+        layers: layersOf(fresh),
         topCallers: top,
       });
     }
@@ -98,4 +124,39 @@ export class NewCallerDetector {
   get tracked(): number {
     return this.edges.size;
   }
+
+  /**
+   * When the edge's caller was first seen from its cluster: -Infinity where that says nothing (a
+   * plaintext caller, whose key holds its cluster already; an unknown cluster; the first cluster
+   * an edge is seen from, which is the edge's own first sighting).
+   */
+  private clusterFirstSeen(edge: KnownEdge, caller: Caller, timeMs: number, learning: boolean): number {
+    if (caller.principal === 'unknown' || !knownCluster(caller.cluster)) return -Infinity;
+    if (edge.cluster === undefined) {
+      edge.cluster = caller.cluster;
+      return -Infinity;
+    }
+    if (edge.cluster === caller.cluster) return -Infinity;
+    const seen = edge.others?.get(caller.cluster);
+    if (seen !== undefined) return seen;
+    edge.others ??= new Map();
+    if (edge.others.size >= MAX_CLUSTERS_PER_EDGE - 1) return -Infinity;
+    const first = learning ? -Infinity : timeMs;
+    edge.others.set(caller.cluster, first);
+    return first;
+  }
+}
+
+/**
+ * One contribution per caller (and cluster): its requests where it sends any, else its
+ * connections. An edge seen at L7 and at L4 is one edge, and its requests are what it does.
+ */
+function preferRequests(contributions: Iterable<CallerContribution>): CallerContribution[] {
+  const byCaller = new Map<string, CallerContribution>();
+  for (const c of contributions) {
+    const key = `${callerKey(c.caller)}@${knownCluster(c.caller.cluster) ? c.caller.cluster : ''}`;
+    const prior = byCaller.get(key);
+    if (!prior || (prior.layer === 'tcp' && c.layer === 'http')) byCaller.set(key, c);
+  }
+  return [...byCaller.values()];
 }

@@ -1,5 +1,6 @@
 import { planPush, type PushState } from '../../../src/adapters/alertmanager/plan';
 import type { Finding } from '../../../src/core/types';
+import { detectorAlert } from '../../../src/rules/alerts';
 
 const T0 = Date.parse('2026-11-22T15:00:00Z');
 const options = {
@@ -12,7 +13,7 @@ function finding(overrides: Partial<Finding> = {}): Finding {
   return {
     id: 'unauthorized/shop/payments',
     detector: 'unauthorized',
-    destination: { namespace: 'shop', workload: 'payments' },
+    destination: { cluster: '', namespace: 'shop', workload: 'payments' },
     signal: 'denied_requests_per_second',
     observed: 25,
     expected: 0.02,
@@ -20,12 +21,23 @@ function finding(overrides: Partial<Finding> = {}): Finding {
     upper: 0.5,
     score: 12,
     threshold: 5,
+    layers: ['http', 'tcp'],
     topCallers: [
       {
-        caller: { principal: 'spiffe://cluster.local/ns/shop/sa/cart', namespace: 'shop', workload: 'cart' },
+        caller: {
+          principal: 'spiffe://cluster.local/ns/shop/sa/cart',
+          namespace: 'shop',
+          workload: 'cart',
+          cluster: '',
+        },
         rate: 24.5,
+        layer: 'http',
       },
-      { caller: { principal: 'unknown', namespace: 'legacy', workload: 'scanner' }, rate: 0.5 },
+      {
+        caller: { principal: 'unknown', namespace: 'legacy', workload: 'scanner', cluster: '' },
+        rate: 0.5,
+        layer: 'tcp',
+      },
     ],
     firstSeenMs: T0 - 30_000,
     lastSeenMs: T0,
@@ -43,10 +55,11 @@ const firing = {
     destination_workload: 'payments',
   },
   annotations: {
-    summary: 'A workload is receiving a spike of requests denied by authorization (401/403).',
+    summary: detectorAlert('unauthorized').summary,
     description:
-      'shop/payments: denied_requests_per_second 25.00 against a baseline of 0.02 (band 0.00 to 0.50); score 12.0, ' +
-      'threshold 5. Top callers: spiffe://cluster.local/ns/shop/sa/cart (24.50/s), legacy/scanner (0.50/s).',
+      'shop/payments: denied_requests_per_second 25.00 (http+tcp) against a baseline of 0.02 (band 0.00 to 0.50); ' +
+      'score 12.0, threshold 5. Top callers: spiffe://cluster.local/ns/shop/sa/cart (http 24.50/s), ' +
+      'legacy/scanner (tcp 0.50/s).',
     runbook_url: 'https://example.com/runbooks/MeshUnauthorizedAccessSpike.md',
   },
   startsAt: '2026-11-22T14:59:30.000Z',
@@ -56,6 +69,16 @@ const firing = {
 describe('planning a push to Alertmanager', () => {
   it('posts a new finding at once as a firing alert named and labelled like the rule, ending after the timeout', () => {
     expect(planPush(new Map(), [finding()], T0, options).alerts).toEqual([firing]);
+  });
+
+  it("labels a finding of a multi-cluster mesh with its destination's cluster, as the rule-based alert is", () => {
+    const inCluster = finding({
+      id: 'unauthorized/east/shop/payments',
+      destination: { cluster: 'east', namespace: 'shop', workload: 'payments' },
+    });
+    const [alert] = planPush(new Map(), [inCluster], T0, options).alerts;
+    expect(alert?.labels).toEqual({ ...firing.labels, destination_cluster: 'east' });
+    expect(alert?.annotations.description).toMatch(/^east\/shop\/payments: /);
   });
 
   it('does not post a firing alert again before the resend interval, and does after it', () => {

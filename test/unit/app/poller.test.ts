@@ -9,45 +9,55 @@ import { samplesOf } from '../../helpers/metrics-text';
 
 const config = parseConfig('', {}, {}, 'test.yml');
 
+const HTTP_LABELS = [
+  'reporter',
+  'connection_security_policy',
+  'destination_workload',
+  'source_workload',
+  'source_principal',
+  'response_code',
+];
+const TCP_LABELS = ['reporter', 'connection_security_policy', 'destination_workload', 'source_principal'];
+const CLOSED_LABELS = ['reporter', 'destination_workload', 'source_principal', 'response_flags'];
+
 /** Answers the two queries of a poll from fixed data, or fails, like a Prometheus would. */
 class FakePrometheus implements InstantQueryApi {
   security: InstantSample[] = [];
-  labels: string[] = [
-    'reporter',
-    'connection_security_policy',
-    'destination_workload',
-    'source_workload',
-    'source_principal',
-    'response_code',
-  ];
+  /** The Istio metrics Prometheus has, each with the labels its series carry (a sidecar HTTP mesh by default). */
+  telemetry: Record<string, string[]> = { istio_requests_total: HTTP_LABELS };
   failure: Error | undefined;
   warnings: string[] = [];
   async query(promql: string): Promise<{ data: InstantSample[]; warnings: string[] }> {
     if (this.failure) throw this.failure;
     if (promql.includes('group(')) {
-      const data = ['__any__', ...this.labels].map((label) => ({
-        labels: { metric: 'istio_requests_total', label },
-        value: 1,
-        timeMs: 0,
-      }));
+      const data = Object.entries(this.telemetry).flatMap(([metric, labels]) =>
+        ['__any__', ...labels].map((label) => ({ labels: { metric, label }, value: 1, timeMs: 0 })),
+      );
       return { data, warnings: [] };
     }
     return { data: this.security, warnings: this.warnings };
   }
 }
 
-const edge = (from: string, to: string, policy: string, rate: number): InstantSample => ({
+/** What ztunnel alone reports: an ambient mesh without waypoints. */
+const AMBIENT_TELEMETRY = {
+  istio_tcp_connections_opened_total: TCP_LABELS,
+  istio_tcp_connections_closed_total: CLOSED_LABELS,
+};
+
+const edge = (from: string, to: string, policy: string, rate: number, kind = 'requests'): InstantSample => ({
   labels: {
     destination_workload_namespace: to.split('/')[0] as string,
     destination_workload: to.split('/')[1] as string,
     source_workload_namespace: from.split('/')[0] as string,
     source_workload: from.split('/')[1] as string,
     source_principal:
-      policy === 'none'
+      policy === 'none' || policy === 'unknown'
         ? 'unknown'
         : `spiffe://cluster.local/ns/${from.split('/')[0]}/sa/${from.split('/')[1]}`,
     connection_security_policy: policy,
-    meshwatch_kind: 'requests',
+    ...(kind === 'tcp_connections' ? { reporter: 'destination' } : {}),
+    meshwatch_kind: kind,
   },
   value: rate,
   timeMs: 0,
@@ -90,10 +100,13 @@ describe('a poll', () => {
     ).toEqual([
       [
         {
+          destination_cluster: '',
           destination_namespace: 'shop',
           destination_workload: 'cart',
+          source_cluster: '',
           source_workload_namespace: 'legacy',
           source_workload: 'batch',
+          layer: 'http',
         },
         1,
       ],
@@ -169,13 +182,9 @@ describe('a poll', () => {
 
   it('says loudly that it is blind when the mesh strips connection_security_policy, and claims nothing', async () => {
     const { prometheus, metrics, poller, lines, now } = setup();
-    prometheus.labels = [
-      'reporter',
-      'destination_workload',
-      'source_workload',
-      'source_principal',
-      'response_code',
-    ];
+    prometheus.telemetry = {
+      istio_requests_total: HTTP_LABELS.filter((l) => l !== 'connection_security_policy'),
+    };
     prometheus.security = [edge('shop/frontend', 'shop/cart', '', 3)];
     await poller.poll(now());
     const text = await metrics.registry.metrics();
@@ -198,12 +207,66 @@ describe('a poll', () => {
     expect(lines.filter((l) => l.level === 'warn').map((l) => [l.label, l.msg])).toEqual([
       [
         'connection_security_policy',
-        "Istio telemetry lacks the label connection_security_policy on istio_requests_total (stripped by the mesh's telemetry settings?): detectors that report nothing until it is back: plaintext",
+        "Istio telemetry lacks the label connection_security_policy on istio_requests_total (stripped by the mesh's telemetry settings?): detectors that cannot read HTTP traffic until it is back: plaintext",
       ],
+    ]);
+    expect(samplesOf(text, 'meshwatch_detector_blind').map((s) => [s.labels.detector, s.value])).toEqual([
+      ['unauthorized', 0],
+      ['new_caller', 0],
+      ['plaintext', 1],
+      ['traffic', 0],
+      ['errors', 0],
     ]);
     // The warning is for the change, not repeated every poll.
     await poller.poll(now());
     expect(lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+  });
+
+  it('reads an ambient mesh without waypoints as an L4 mesh: scores connections, finds plaintext into it, blind to nothing', async () => {
+    const { prometheus, metrics, poller, lines, now } = setup();
+    prometheus.telemetry = AMBIENT_TELEMETRY;
+    prometheus.security = [
+      edge('shop/frontend', 'shop/cart', 'mutual_tls', 3, 'tcp_connections'),
+      edge('legacy/batch', 'shop/cart', 'unknown', 1, 'tcp_connections'),
+    ];
+    await poller.poll(now());
+    const text = await metrics.registry.metrics();
+    expect(samplesOf(text, 'meshwatch_telemetry_present').map((s) => [s.labels.metric, s.value])).toEqual([
+      ['istio_requests_total', 0],
+      ['istio_tcp_connections_opened_total', 1],
+      ['istio_tcp_connections_closed_total', 1],
+    ]);
+    expect(samplesOf(text, 'meshwatch_required_labels_present').filter((s) => s.value !== 1)).toEqual([]);
+    expect(samplesOf(text, 'meshwatch_detector_blind').filter((s) => s.value !== 0)).toEqual([]);
+    // Nothing about telemetry to warn of: the one warning is the plaintext finding.
+    expect(lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual(['finding opened']);
+    expect(lines.filter((l) => l.level === 'info').map((l) => l.msg)).toContain(
+      'Istio telemetry in Prometheus: TCP telemetry only: an ambient mesh without waypoints (ztunnel), or sidecars serving only TCP; traffic scores connection rates, unauthorized counts L4 denials, and errors has nothing to score (no HTTP telemetry)',
+    );
+    expect(
+      samplesOf(text, 'meshwatch_plaintext_requests_per_second').map((s) => [
+        s.labels.source_workload,
+        s.labels.layer,
+        s.value,
+      ]),
+    ).toEqual([['batch', 'tcp', 1]]);
+    expect(samplesOf(text, 'meshwatch_mtls_ratio').map((s) => s.value)).toEqual([0.75]);
+    expect(poller.findingsDocument().findings.map((f) => [f.id, f.layers])).toEqual([
+      ['plaintext/shop/cart', ['tcp']],
+    ]);
+  });
+
+  it('says once that there is no Istio telemetry at all, and that every detector is blind', async () => {
+    const { prometheus, metrics, poller, lines, now } = setup();
+    prometheus.telemetry = {};
+    await poller.poll(now());
+    await poller.poll(now());
+    const text = await metrics.registry.metrics();
+    expect(samplesOf(text, 'meshwatch_detector_blind').every((s) => s.value === 1)).toBe(true);
+    expect(samplesOf(text, 'meshwatch_required_labels_present').every((s) => s.value === 0)).toBe(true);
+    expect(lines.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([
+      'no Istio telemetry in Prometheus (neither istio_requests_total nor istio_tcp_connections_opened_total): is Istio scraped (sidecars, ztunnel, waypoints)? Every detector reports nothing until it is',
+    ]);
   });
 
   it("surfaces Prometheus's warnings (partial responses) in a counter and a log line", async () => {

@@ -9,7 +9,7 @@ import {
   type WarmupTarget,
 } from '../../../src/app/warmup';
 import type { MeshSnapshot } from '../../../src/core/mesh';
-import type { DetectorName } from '../../../src/core/types';
+import type { BlindSet } from '../../../src/core/detectors/requirements';
 import { PrometheusQueryError, PrometheusUnavailable } from '../../../src/errors';
 import type { RangeSeries } from '../../../src/signals/types';
 
@@ -61,14 +61,14 @@ const meshSeries =
     });
 
 /** Records what the warm-up replays: each step's time and blind set, not the samples (they are many). */
-function recorder(): WarmupTarget & { times: number[]; blinds: Array<ReadonlySet<DetectorName>> } {
+function recorder(): WarmupTarget & { times: number[]; blinds: BlindSet[] } {
   const times: number[] = [];
-  const blinds: Array<ReadonlySet<DetectorName>> = [];
+  const blinds: BlindSet[] = [];
   return {
     meshQuery: 'mesh',
     times,
     blinds,
-    learn(snapshot: MeshSnapshot, blind: ReadonlySet<DetectorName>) {
+    learn(snapshot: MeshSnapshot, blind: BlindSet) {
       times.push(snapshot.timeMs);
       blinds.push(blind);
     },
@@ -191,7 +191,7 @@ describe('the warm-up', () => {
     // Data on even minutes only: odd minutes are a gap (Prometheus had nothing), not a quiet mesh.
     const prometheus = new FakeRangeQueries(meshSeries(3, (t) => (t / MINUTE) % 2 === 0));
     const target = recorder();
-    const blind = new Set<DetectorName>(['plaintext']);
+    const blind: BlindSet = new Set(['plaintext:http', 'plaintext:tcp'] as const);
     const report = await warmUp(
       prometheus,
       target,

@@ -4,8 +4,8 @@ import {
   type ScoredDestination,
 } from '../../../src/app/backtest/alerts';
 
-const PAYMENTS = { namespace: 'shop', workload: 'payments' };
-const CART = { namespace: 'shop', workload: 'cart' };
+const PAYMENTS = { cluster: '', namespace: 'shop', workload: 'payments' };
+const CART = { cluster: '', namespace: 'shop', workload: 'cart' };
 const SECOND = 1000;
 
 const score = (value: number, destination = PAYMENTS): ScoredDestination => ({

@@ -5,7 +5,7 @@ import type { FindingTransition } from '../../../src/core/findings';
 import type { Assessment, Finding } from '../../../src/core/types';
 
 const MINUTE = 60_000;
-const PAYMENTS = { namespace: 'shop', workload: 'payments' };
+const PAYMENTS = { cluster: '', namespace: 'shop', workload: 'payments' };
 const CART = 'spiffe://cluster.local/ns/shop/sa/cart';
 const FRONTEND = 'spiffe://cluster.local/ns/shop/sa/frontend';
 
@@ -19,9 +19,11 @@ function assessment(score: number, observed: number, callers: Array<[string, num
     lower: 0,
     upper: 0.5,
     score,
+    layers: ['http'],
     topCallers: callers.map(([principal, rate]) => ({
-      caller: { principal, namespace: 'shop', workload: principal.split('/').at(-1) ?? '' },
+      caller: { principal, namespace: 'shop', workload: principal.split('/').at(-1) ?? '', cluster: '' },
       rate,
+      layer: 'http',
     })),
   };
 }

@@ -4,7 +4,7 @@ import { renderBacktestReport } from '../../../src/report/html';
 
 const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 0, 6, 1, 0);
-const PAYMENTS = { namespace: 'shop', workload: 'payments' };
+const PAYMENTS = { cluster: '', namespace: 'shop', workload: 'payments' };
 
 const point = (minute: number, observed: number): ChartPoint => ({
   timeMs: T0 + minute * MINUTE,

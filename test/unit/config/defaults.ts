@@ -16,7 +16,7 @@ export const DEFAULT_CONFIG: Config = {
   server: { host: '0.0.0.0', port: 9464 },
   shutdown: { timeoutMs: 10_000 },
   log: { level: 'info' },
-  telemetry: { serverReporters: ['destination'] },
+  telemetry: { serverReporters: ['destination', 'waypoint'] },
   detectors: {
     unauthorized: {
       enabled: true,
@@ -24,6 +24,7 @@ export const DEFAULT_CONFIG: Config = {
       openAfterPolls: 2,
       closeAfterPolls: 4,
       denialCodes: [401, 403],
+      denialFlags: ['DENY'],
     },
     new_caller: {
       enabled: true,

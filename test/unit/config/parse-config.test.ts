@@ -52,7 +52,7 @@ describe('parseConfig of a file that sets every key', () => {
       server: { host: '127.0.0.1', port: 0 },
       shutdown: { timeoutMs: 5_400_000 },
       log: { level: 'debug' },
-      telemetry: { serverReporters: ['destination', 'waypoint'] },
+      telemetry: { serverReporters: ['destination'] },
       detectors: {
         unauthorized: {
           enabled: true,
@@ -60,6 +60,7 @@ describe('parseConfig of a file that sets every key', () => {
           openAfterPolls: 1,
           closeAfterPolls: 5,
           denialCodes: [403],
+          denialFlags: ['DENY', 'CERT_REVOKED'],
         },
         new_caller: {
           enabled: true,
@@ -97,7 +98,7 @@ describe('parseConfig from environment variables', () => {
       MESHWATCH_WARMUP_LOOKBACK: '0s',
       MESHWATCH_SERVER_PORT: '8080',
       MESHWATCH_LOG_LEVEL: 'warn',
-      MESHWATCH_TELEMETRY_SERVER_REPORTERS: 'destination, waypoint',
+      MESHWATCH_TELEMETRY_SERVER_REPORTERS: 'waypoint',
       MESHWATCH_DETECTORS_PLAINTEXT_THRESHOLD: '2.5',
     });
     expect(config).toStrictEqual({
@@ -112,7 +113,7 @@ describe('parseConfig from environment variables', () => {
       warmup: { ...DEFAULT_CONFIG.warmup, lookbackMs: 0 },
       server: { host: '0.0.0.0', port: 8080 },
       log: { level: 'warn' },
-      telemetry: { serverReporters: ['destination', 'waypoint'] },
+      telemetry: { serverReporters: ['waypoint'] },
       detectors: {
         ...DEFAULT_CONFIG.detectors,
         plaintext: { ...DEFAULT_CONFIG.detectors.plaintext, threshold: 2.5 },
@@ -241,12 +242,20 @@ describe('parseConfig errors that name the variable or flag', () => {
     });
   });
 
-  it('blames the key that was set when only poll.interval was lowered below the default timeout', () => {
-    expect(thrownBy(() => parse('', { MESHWATCH_POLL_INTERVAL: '5s' }))).toEqual({
+  it('defaults prometheus.timeout to poll.interval when the interval is shorter than 10s', () => {
+    expect(parse('', { MESHWATCH_POLL_INTERVAL: '5s' }).prometheus.timeoutMs).toBe(5_000);
+    expect(parse('poll: { interval: 2s }').prometheus.timeoutMs).toBe(2_000);
+    expect(parse('poll: { interval: 1m }').prometheus.timeoutMs).toBe(10_000);
+  });
+
+  it('keeps an explicit prometheus.timeout up to poll.interval, and refuses a longer one', () => {
+    expect(parse('poll: { interval: 5s }\nprometheus: { timeout: 5s }').prometheus.timeoutMs).toBe(5_000);
+    expect(parse('poll: { interval: 5s }\nprometheus: { timeout: 3s }').prometheus.timeoutMs).toBe(3_000);
+    expect(parse('poll: { interval: 1m }\nprometheus: { timeout: 20s }').prometheus.timeoutMs).toBe(20_000);
+    expect(thrownBy(() => parse('prometheus: { timeout: 6s }', { MESHWATCH_POLL_INTERVAL: '5s' }))).toEqual({
       code: 'MW_ERR_CONFIG',
-      key: 'poll.interval',
-      message:
-        'MESHWATCH_POLL_INTERVAL (poll.interval): 5s must be longer than prometheus.timeout (10s by default; set prometheus.timeout too)',
+      key: 'prometheus.timeout',
+      message: 'config.yml: prometheus.timeout: 6s must not be longer than poll.interval (5s)',
     });
   });
 });

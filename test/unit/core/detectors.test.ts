@@ -189,12 +189,12 @@ describe('the unauthorized detector', () => {
     expect(assessment?.observed).toBe(50.5);
     // ops/auditor was denied here in history, so it is not new.
     expect(assessment?.topCallers).toEqual([
-      { caller: caller(mallory), rate: 50, isNew: true },
-      { caller: caller(auditor), rate: 0.5, isNew: false },
+      { caller: caller(mallory), rate: 50, layer: 'http', isNew: true },
+      { caller: caller(auditor), rate: 0.5, layer: 'http', isNew: false },
     ]);
     expect(result.unauthorizedCallers).toEqual([
-      { destination: dest('shop/cart'), caller: caller(mallory), rate: 50 },
-      { destination: dest('shop/cart'), caller: caller(auditor), rate: 0.5 },
+      { destination: dest('shop/cart'), caller: caller(mallory), rate: 50, layer: 'http' },
+      { destination: dest('shop/cart'), caller: caller(auditor), rate: 0.5, layer: 'http' },
     ]);
   });
 
@@ -206,10 +206,10 @@ describe('the unauthorized detector', () => {
     ];
     const [first, second] = replay(engine, at, at + 2 * STEP, STEP, burst, true);
     expect(assessmentsOf(first, 'unauthorized')[0]?.topCallers).toEqual([
-      { caller: caller(mallory), rate: 50, isNew: true },
+      { caller: caller(mallory), rate: 50, layer: 'http', isNew: true },
     ]);
     expect(assessmentsOf(second, 'unauthorized')[0]?.topCallers).toEqual([
-      { caller: caller(mallory), rate: 50, isNew: false },
+      { caller: caller(mallory), rate: 50, layer: 'http', isNew: false },
     ]);
   });
 });
@@ -244,11 +244,12 @@ describe('the new-caller detector', () => {
         lower: 0,
         upper: 1 / WINDOW_SECONDS,
         score: 0.5 * WINDOW_SECONDS,
-        topCallers: [{ caller: caller('shop/mallory'), rate: 0.5, isNew: true }],
+        layers: ['http'],
+        topCallers: [{ caller: caller('shop/mallory'), rate: 0.5, layer: 'http', isNew: true }],
       },
     ]);
     expect(first.newCallers).toEqual([
-      { destination: dest('shop/cart'), caller: caller('shop/mallory'), rate: 0.5 },
+      { destination: dest('shop/cart'), caller: caller('shop/mallory'), rate: 0.5, layer: 'http' },
     ]);
 
     const newForMs = defaults.detectors.new_caller.newForMs;
@@ -283,7 +284,7 @@ describe('the new-caller detector', () => {
       true,
     );
     expect(later.newCallers).toEqual([
-      { destination: dest('shop/cart'), caller: caller('shop/mallory'), rate: 1 },
+      { destination: dest('shop/cart'), caller: caller('shop/mallory'), rate: 1, layer: 'http' },
     ]);
   });
 
@@ -299,7 +300,7 @@ describe('the new-caller detector', () => {
       true,
     );
     expect(result.callers).toEqual([
-      { destination: dest('shop/cart'), caller: plaintextCaller('legacy/batch'), rate: 2 },
+      { destination: dest('shop/cart'), caller: plaintextCaller('legacy/batch'), rate: 2, layer: 'http' },
     ]);
     expect(detector.tracked).toBe(2);
   });
@@ -325,18 +326,20 @@ describe('the plaintext detector in the engine', () => {
       lower: 0,
       upper: 1 / WINDOW_SECONDS,
       score: WINDOW_SECONDS,
-      topCallers: [{ caller: plaintextCaller('legacy/cron'), rate: 1 }],
+      layers: ['http'],
+      topCallers: [{ caller: plaintextCaller('legacy/cron'), rate: 1, layer: 'http' }],
     };
     expect(assessmentsOf(result, 'plaintext')).toEqual([assessment]);
     expect(result.mtlsRatios).toEqual([{ destination: dest('shop/cart'), ratio: 0.75 }]);
     expect(result.plaintextCallers).toEqual([
-      { destination: dest('shop/cart'), caller: plaintextCaller('legacy/cron'), rate: 1 },
+      { destination: dest('shop/cart'), caller: plaintextCaller('legacy/cron'), rate: 1, layer: 'http' },
     ]);
-    const { detector, destination, signal, observed, expected, lower, upper, score, topCallers } = assessment;
+    const { detector, destination, signal, observed, expected, lower, upper, score, layers, topCallers } =
+      assessment;
     expect(engine.findings()).toEqual([
       {
         id: 'plaintext/shop/cart',
-        ...{ detector, destination, signal, observed, expected, lower, upper, score, topCallers },
+        ...{ detector, destination, signal, observed, expected, lower, upper, score, layers, topCallers },
         threshold: threshold('plaintext'),
         firstSeenMs: at,
         lastSeenMs: at,
@@ -356,7 +359,14 @@ describe('blind detectors', () => {
         denied('shop/mallory', 'shop/cart', 5),
       ]),
       true,
-      new Set(['plaintext', 'unauthorized', 'new_caller']),
+      new Set([
+        'plaintext:http',
+        'plaintext:tcp',
+        'unauthorized:http',
+        'unauthorized:tcp',
+        'new_caller:http',
+        'new_caller:tcp',
+      ] as const),
     );
     expect(result.detections.map((d) => d.detector)).toEqual(['traffic', 'errors']);
     expect(result).toMatchObject({

@@ -13,16 +13,23 @@ export const DAY = 24 * HOUR;
 /** The default `poll.rateWindow` in seconds: a rate times this is the number of requests behind it. */
 export const WINDOW_SECONDS = 120;
 
-/** A destination from `namespace/workload`. */
+/**
+ * A destination from `namespace/workload`, or `cluster/namespace/workload` in a multi-cluster
+ * mesh; without a cluster it has none, as telemetry without cluster labels gives.
+ */
 export function dest(path: string): Destination {
-  const [namespace = '', workload = ''] = path.split('/');
-  return { namespace, workload };
+  const parts = path.split('/');
+  const [cluster, namespace = '', workload = ''] = parts.length === 3 ? parts : ['', ...parts];
+  return { cluster: cluster ?? '', namespace, workload };
 }
 
-/** An mTLS caller from `namespace/workload`, its service account named after the workload. */
+/**
+ * An mTLS caller from `[cluster/]namespace/workload`, its service account named after the
+ * workload: the same principal from every cluster.
+ */
 export function caller(path: string): Caller {
-  const { namespace, workload } = dest(path);
-  return { namespace, workload, principal: `spiffe://cluster.local/ns/${namespace}/sa/${workload}` };
+  const { cluster, namespace, workload } = dest(path);
+  return { cluster, namespace, workload, principal: `spiffe://cluster.local/ns/${namespace}/sa/${workload}` };
 }
 
 /** A caller without identity: plaintext traffic has no principal. */
@@ -30,25 +37,61 @@ export function plaintextCaller(path: string): Caller {
   return { ...dest(path), principal: 'unknown' };
 }
 
-/** Server-side requests per second on the edge `from` -> `to`. */
+const isPlain = (policy: string): boolean => policy === 'none' || policy === 'unknown';
+
+/** Server-side requests per second on the edge `from` -> `to` (a sidecar's or a waypoint's). */
 export function requests(from: string, to: string, rate: number, policy = 'mutual_tls'): EdgeSample {
   return {
     destination: dest(to),
-    caller: policy === 'none' ? plaintextCaller(from) : caller(from),
+    caller: isPlain(policy) ? plaintextCaller(from) : caller(from),
     policy,
     kind: 'requests',
+    reporter: '',
+    rate,
+  };
+}
+
+/**
+ * Server-side TCP connections per second on the edge `from` -> `to`: a sidecar's TCP listener or
+ * ztunnel (`reporter` destination, plaintext `unknown` at ztunnel), or a waypoint.
+ */
+export function connections(
+  from: string,
+  to: string,
+  rate: number,
+  policy = 'mutual_tls',
+  reporter = 'destination',
+): EdgeSample {
+  return {
+    destination: dest(to),
+    caller: isPlain(policy) ? plaintextCaller(from) : caller(from),
+    policy,
+    kind: 'tcp_connections',
+    reporter,
     rate,
   };
 }
 
 /** Denied (401/403) requests per second on the edge `from` -> `to`. */
 export function denied(from: string, to: string, rate: number): EdgeSample {
-  return { destination: dest(to), caller: caller(from), policy: '', kind: 'denied', rate };
+  return { destination: dest(to), caller: caller(from), policy: '', kind: 'denied', reporter: '', rate };
+}
+
+/** Connections per second an L4 policy refused on the edge `from` -> `to` (ztunnel's DENY). */
+export function deniedConnections(from: string, to: string, rate: number, policy = 'mutual_tls'): EdgeSample {
+  return {
+    destination: dest(to),
+    caller: isPlain(policy) ? plaintextCaller(from) : caller(from),
+    policy,
+    kind: 'denied_connections',
+    reporter: '',
+    rate,
+  };
 }
 
 /** 5xx responses per second of a destination (the query sums them per destination only). */
 export function serverErrors(to: string, rate: number): EdgeSample {
-  return { destination: dest(to), caller: NO_CALLER, policy: '', kind: 'server_errors', rate };
+  return { destination: dest(to), caller: NO_CALLER, policy: '', kind: 'server_errors', reporter: '', rate };
 }
 
 /** One poll's view of the mesh. */
@@ -96,9 +139,12 @@ export function scoreOf(
   detector: DetectorName,
   destination: string,
 ): number | undefined {
-  const { namespace, workload } = dest(destination);
+  const d = dest(destination);
   return assessmentsOf(result, detector).find(
-    (a) => a.destination.namespace === namespace && a.destination.workload === workload,
+    (a) =>
+      a.destination.cluster === d.cluster &&
+      a.destination.namespace === d.namespace &&
+      a.destination.workload === d.workload,
   )?.score;
 }
 

@@ -3,13 +3,14 @@ import type { Assessment } from '../../../src/core/types';
 
 const assessment = (workload: string, score: number): Assessment => ({
   detector: 'plaintext',
-  destination: { namespace: 'shop', workload },
+  destination: { cluster: '', namespace: 'shop', workload },
   signal: 'plaintext_requests_per_second',
   observed: score / 120,
   expected: 0,
   lower: 0,
   upper: 1 / 120,
   score,
+  layers: [],
   topCallers: [],
 });
 
@@ -27,7 +28,7 @@ describe('the finding tracker', () => {
       {
         id: 'plaintext/shop/cart',
         detector: 'plaintext',
-        destination: { namespace: 'shop', workload: 'cart' },
+        destination: { cluster: '', namespace: 'shop', workload: 'cart' },
         signal: 'plaintext_requests_per_second',
         observed: 7 / 120,
         expected: 0,
@@ -35,6 +36,7 @@ describe('the finding tracker', () => {
         upper: 1 / 120,
         score: 7,
         threshold: 1,
+        layers: [],
         topCallers: [],
         firstSeenMs: 2000,
         lastSeenMs: 2000,

@@ -1,4 +1,12 @@
-import { layout, row, stat, timeseries } from '../../../src/dashboards/builders';
+import {
+  booleanMapping,
+  clusterVariable,
+  layout,
+  row,
+  stat,
+  timeseries,
+  valueMapping,
+} from '../../../src/dashboards/builders';
 import { dashboardUrl, workloadDashboardUrl } from '../../../src/dashboards/links';
 import { interpolate, legendLabels, rateIntervalSeconds } from '../../../src/dashboards/queries';
 
@@ -82,17 +90,63 @@ describe('panel builders', () => {
   });
 });
 
+describe('variable and mapping builders', () => {
+  it('build the cluster picker with All first, standing for .* so that series without the label match too', () => {
+    expect(clusterVariable('meshwatch_signal_observed')).toEqual({
+      type: 'query',
+      name: 'cluster',
+      label: 'Cluster',
+      datasource: { type: 'prometheus', uid: '${datasource}' },
+      query: 'label_values(meshwatch_signal_observed, destination_cluster)',
+      definition: 'label_values(meshwatch_signal_observed, destination_cluster)',
+      refresh: 2,
+      sort: 1,
+      multi: false,
+      includeAll: true,
+      regex: '',
+      current: {},
+      hide: 0,
+      options: [],
+      allValue: '.*',
+    });
+  });
+
+  it('map values to text and colour in the order given, integer-like values included', () => {
+    expect(
+      valueMapping([
+        { value: '3', text: 'three', color: 'green' },
+        { value: '0', text: 'none', color: 'red' },
+      ]),
+    ).toEqual({
+      type: 'value',
+      options: {
+        '3': { text: 'three', color: 'green', index: 0 },
+        '0': { text: 'none', color: 'red', index: 1 },
+      },
+    });
+    expect(booleanMapping('yes', 'no')).toEqual({
+      type: 'value',
+      options: {
+        '1': { text: 'yes', color: 'green', index: 0 },
+        '0': { text: 'no', color: 'red', index: 1 },
+      },
+    });
+  });
+});
+
 describe('dashboard URLs for alert annotations', () => {
-  it('open the workload dashboard with namespace and workload from the alert labels', () => {
+  it('open the workload dashboard with cluster, namespace and workload from the alert labels', () => {
     expect(
       workloadDashboardUrl(
         'https://grafana.example.com/',
+        '{{ $labels.destination_cluster }}',
         '{{ $labels.destination_namespace }}',
         '{{ $labels.destination_workload }}',
       ),
     ).toBe(
       'https://grafana.example.com/d/meshwatch-workload/meshwatch-workload' +
-        '?var-namespace={{ $labels.destination_namespace }}&var-workload={{ $labels.destination_workload }}',
+        '?var-cluster={{ $labels.destination_cluster }}' +
+        '&var-namespace={{ $labels.destination_namespace }}&var-workload={{ $labels.destination_workload }}',
     );
   });
 

@@ -115,10 +115,122 @@ describe('the dashboards follow the conventions users expect', () => {
     expect(fixed).toEqual([]);
   });
 
-  it('read Istio counters from the server side only', () => {
-    const istio = dashboards.flatMap((d) => panelQueries(d).filter((q) => q.expr.includes('istio_')));
-    expect(istio.length).toBeGreaterThan(0);
-    expect(istio.filter((q) => !q.expr.includes('reporter="destination"')).map((q) => q.expr)).toEqual([]);
+  it('read Istio counters from the server side only: requests from sidecars and waypoints, connections from sidecars and ztunnel', () => {
+    const istio = dashboards.flatMap((d) =>
+      panelQueries(d)
+        .filter((q) => q.expr.includes('istio_') && !q.expr.includes('meshwatch_'))
+        .map((q) => [q.panel, q.refId, [...q.expr.matchAll(/reporter=~?"[^"]*"/g)].map((m) => m[0])]),
+    );
+    expect(istio).toEqual([
+      ['Traffic over mTLS', 'A', ['reporter=~"destination|waypoint"', 'reporter=~"destination|waypoint"']],
+      [
+        'Traffic over mTLS, trend',
+        'A',
+        ['reporter=~"destination|waypoint"', 'reporter=~"destination|waypoint"'],
+      ],
+      ['Requests by response code, mTLS split', 'A', ['reporter=~"destination|waypoint"']],
+      ['Requests by caller', 'A', ['reporter=~"destination|waypoint"']],
+      ['Connections by caller, mTLS split', 'A', ['reporter="destination"']],
+    ]);
+  });
+
+  it('filter every query about destinations on the chosen cluster', () => {
+    const { overview, workload } = meshwatchDashboards();
+    const unfiltered = [overview, workload].flatMap((d) =>
+      panelQueries(d)
+        .filter((q) =>
+          /destination_|istio_|meshwatch_(anomaly_score|signal_|mtls_ratio|\w+_requests_per_second)/.test(
+            q.expr,
+          ),
+        )
+        .filter((q) => !q.expr.includes('destination_cluster=~"$cluster"'))
+        .map((q) => `${q.panel} (${q.refId})`),
+    );
+    expect(unfiltered).toEqual([]);
+  });
+
+  it('show requests/s and connections/s of the traffic detector, each in its unit', () => {
+    const panel = byTitle(
+      meshwatchDashboards().workload,
+      'Request or connection rate: observed and expected',
+    );
+    expect(panel.targets.map((t) => [t.expr, t.legendFormat])).toEqual(
+      ['observed', 'expected', 'lower', 'upper'].map((g) => [
+        `max by (signal) (meshwatch_signal_${g}{signal=~"requests_per_second|connections_per_second", destination_cluster=~"$cluster", destination_namespace="$namespace", destination_workload="$workload"})`,
+        `${g} {{signal}}`,
+      ]),
+    );
+    expect(panel.fieldConfig.defaults.unit).toBe('reqps');
+    expect(
+      panel.fieldConfig.overrides.map((o) => [
+        o.matcher.options,
+        o.properties.find((p) => p.id === 'unit')?.value,
+        o.properties.find((p) => p.id === 'custom.fillBelowTo')?.value,
+      ]),
+    ).toEqual([
+      ['observed requests_per_second', 'reqps', undefined],
+      ['expected requests_per_second', 'reqps', undefined],
+      ['upper requests_per_second', 'reqps', 'lower requests_per_second'],
+      ['lower requests_per_second', 'reqps', undefined],
+      ['observed connections_per_second', 'suffix:conn/s', undefined],
+      ['expected connections_per_second', 'suffix:conn/s', undefined],
+      ['upper connections_per_second', 'suffix:conn/s', 'lower connections_per_second'],
+      ['lower connections_per_second', 'suffix:conn/s', undefined],
+    ]);
+  });
+
+  it('show the denials of both layers, and plaintext callers with their cluster and layer', () => {
+    const exprs = (d: Dashboard, title: string) =>
+      byTitle(d, title).targets.map((t) => [t.expr, t.legendFormat]);
+    const { overview, workload } = meshwatchDashboards();
+    expect([
+      ...exprs(overview, 'Denied requests and connections by caller'),
+      ...exprs(workload, 'Denied callers'),
+      ...exprs(workload, 'Plaintext callers'),
+    ]).toEqual([
+      [
+        'sum by (source_principal, layer, destination_cluster, destination_namespace, destination_workload) (meshwatch_unauthorized_requests_per_second{destination_cluster=~"$cluster"}) > 0',
+        '{{source_principal}} [{{layer}}] -> {{destination_namespace}}/{{destination_workload}} ({{destination_cluster}})',
+      ],
+      [
+        'sum by (source_principal, layer) (meshwatch_unauthorized_requests_per_second{destination_cluster=~"$cluster", destination_namespace="$namespace", destination_workload="$workload"}) > 0',
+        '{{source_principal}} [{{layer}}]',
+      ],
+      [
+        'sum by (source_cluster, source_workload_namespace, source_workload, layer) (meshwatch_plaintext_requests_per_second{destination_cluster=~"$cluster", destination_namespace="$namespace", destination_workload="$workload"})',
+        '{{source_workload_namespace}}/{{source_workload}} ({{source_cluster}}) [{{layer}}]',
+      ],
+    ]);
+  });
+
+  it('show what kind of mesh meshwatch sees and which detectors are blind', () => {
+    const health = meshwatchDashboards().health;
+    expect(
+      ['Kind of mesh', 'Istio telemetry present', 'Blind detectors'].map((title) => {
+        const panel = byTitle(health, title);
+        return [
+          panel.targets.map((t) => t.expr),
+          panel.fieldConfig.defaults.mappings.flatMap((m) =>
+            Object.entries(m.options).map(([v, o]) => `${v}: ${o.text}`),
+          ),
+        ];
+      }),
+    ).toEqual([
+      [
+        [
+          '2 * max by (instance) (meshwatch_telemetry_present{metric="istio_requests_total"})\n' +
+            '+ max by (instance) (meshwatch_telemetry_present{metric="istio_tcp_connections_opened_total"})',
+        ],
+        [
+          '0: no Istio telemetry',
+          '1: L4 only: ambient without waypoints',
+          '2: HTTP only: sidecars',
+          '3: HTTP and TCP: sidecars, waypoints or both',
+        ],
+      ],
+      [['max by (metric) (meshwatch_telemetry_present)'], ['0: absent', '1: present']],
+      [['max by (detector) (meshwatch_detector_blind)'], ['0: sees', '1: blind']],
+    ]);
   });
 
   it('draw every score against meshwatch_detector_threshold as a dashed line', () => {
@@ -134,7 +246,7 @@ describe('the dashboards follow the conventions users expect', () => {
     ).toEqual(
       SIGNAL_PANELS.map((s) => ({
         exprs: [
-          `max(meshwatch_anomaly_score{detector="${s.detector}", destination_namespace="$namespace", destination_workload="$workload"})`,
+          `max(meshwatch_anomaly_score{detector="${s.detector}", destination_cluster=~"$cluster", destination_namespace="$namespace", destination_workload="$workload"})`,
           `max(meshwatch_detector_threshold{detector="${s.detector}"})`,
         ],
         threshold: { id: 'byFrameRefID', options: 'B' },
@@ -142,7 +254,7 @@ describe('the dashboards follow the conventions users expect', () => {
     );
   });
 
-  it('link every overview panel about destinations to the workload dashboard with the variables filled in', () => {
+  it('link every overview panel about destinations to the workload dashboard with cluster, namespace and workload filled in', () => {
     const overview = meshwatchDashboards().overview;
     const linked = queryPanels(overview)
       .filter((p) => p.targets.some((t) => `${t.expr} ${t.legendFormat}`.includes('destination_workload')))
@@ -151,8 +263,8 @@ describe('the dashboards follow the conventions users expect', () => {
       [
         ['Traffic over mTLS, trend', 'series'],
         ['Plaintext edges', 'table'],
-        ['Denied requests by destination', 'series'],
-        ['Denied requests by caller', 'series'],
+        ['Denied requests and connections by destination', 'series'],
+        ['Denied requests and connections by caller', 'series'],
         ['Workloads over their threshold', 'table'],
         ['New callers', 'table'],
       ].map(([title, kind]) => {
@@ -161,6 +273,7 @@ describe('the dashboards follow the conventions users expect', () => {
           title,
           [
             '/d/meshwatch-workload/meshwatch-workload?${datasource:queryparam}' +
+              `&var-cluster=\${${field}.destination_cluster}` +
               `&var-namespace=\${${field}.destination_namespace}&var-workload=\${${field}.destination_workload}` +
               '&${__url_time_range}',
           ],
@@ -169,18 +282,32 @@ describe('the dashboards follow the conventions users expect', () => {
     );
   });
 
-  it('pick the workload from the namespace chosen, both from the series meshwatch exports', () => {
-    expect(variableQueries(meshwatchDashboards().workload)).toEqual([
+  it('pick the cluster, then the namespace in it, then the workload, all from the series meshwatch exports', () => {
+    const { overview, workload } = meshwatchDashboards();
+    expect([...variableQueries(overview), ...variableQueries(workload)]).toEqual([
+      {
+        dashboard: 'meshwatch / Mesh security overview',
+        variable: 'cluster',
+        selector: 'meshwatch_signal_observed',
+        label: 'destination_cluster',
+      },
+      {
+        dashboard: 'meshwatch / Workload',
+        variable: 'cluster',
+        selector: 'meshwatch_signal_observed',
+        label: 'destination_cluster',
+      },
       {
         dashboard: 'meshwatch / Workload',
         variable: 'namespace',
-        selector: 'meshwatch_signal_observed',
+        selector: 'meshwatch_signal_observed{destination_cluster=~"$cluster"}',
         label: 'destination_namespace',
       },
       {
         dashboard: 'meshwatch / Workload',
         variable: 'workload',
-        selector: 'meshwatch_signal_observed{destination_namespace="$namespace"}',
+        selector:
+          'meshwatch_signal_observed{destination_cluster=~"$cluster", destination_namespace="$namespace"}',
         label: 'destination_workload',
       },
     ]);
@@ -209,8 +336,8 @@ describe('the dashboards follow the conventions users expect', () => {
           'stat: Traffic over mTLS',
           'timeseries: Traffic over mTLS, trend',
           'table: Plaintext edges',
-          'timeseries: Denied requests by destination',
-          'timeseries: Denied requests by caller',
+          'timeseries: Denied requests and connections by destination',
+          'timeseries: Denied requests and connections by caller',
           'stat: Open findings by detector',
           'table: Workloads over their threshold',
           'table: New callers',
@@ -221,12 +348,14 @@ describe('the dashboards follow the conventions users expect', () => {
         [
           'timeseries: Denied callers',
           'timeseries: Plaintext callers',
+          'timeseries: New callers',
           ...SIGNAL_PANELS.flatMap((s) => [
             `timeseries: ${s.title}: observed and expected`,
             `timeseries: ${s.detector} score`,
           ]),
           'timeseries: Requests by response code, mTLS split',
           'timeseries: Requests by caller',
+          'timeseries: Connections by caller, mTLS split',
         ],
       ],
       [
@@ -242,6 +371,9 @@ describe('the dashboards follow the conventions users expect', () => {
           'timeseries: Warm-up',
           'timeseries: Tracked series by detector',
           'timeseries: Dropped series by reason',
+          'stat: Kind of mesh',
+          'table: Istio telemetry present',
+          'table: Blind detectors',
           'table: Required telemetry labels',
         ],
       ],

@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { loadConfig } from '../../../src/config/load';
 import {
   BASE,
+  ISTIO_SCRAPE,
   ROOT,
   filesBelow,
   filesListed,
@@ -193,5 +194,32 @@ describe('the kustomize base and overlays', () => {
       ['http://kube-prometheus-stack-prometheus.monitoring.svc:9090', {}],
       ['http://mimir-query-frontend.mimir.svc:8080/prometheus', { 'X-Scope-OrgID': 'mesh' }],
     ]);
+  });
+
+  it('scrapes every ztunnel and every waypoint once, on the port and path where they serve Istio metrics', () => {
+    const monitors = manifestFiles(ISTIO_SCRAPE).flatMap((f) => readYamlDocuments(join(ISTIO_SCRAPE, f)) as KubeObject[]);
+    expect(monitors.map((m) => [m.kind, m.metadata.name, m.metadata.labels, m.spec])).toEqual([
+      [
+        'PodMonitor',
+        'istio-waypoints',
+        { 'app.kubernetes.io/part-of': 'meshwatch', release: 'kube-prometheus-stack' },
+        {
+          namespaceSelector: { any: true },
+          selector: { matchLabels: { 'gateway.istio.io/managed': 'istio.io-mesh-controller' } },
+          podMetricsEndpoints: [{ port: 'metrics', path: '/stats/prometheus' }],
+        },
+      ],
+      [
+        'PodMonitor',
+        'istio-ztunnel',
+        { 'app.kubernetes.io/part-of': 'meshwatch', release: 'kube-prometheus-stack' },
+        {
+          namespaceSelector: { matchNames: ['istio-system'] },
+          selector: { matchLabels: { app: 'ztunnel' } },
+          podMetricsEndpoints: [{ port: 'ztunnel-stats', path: '/metrics' }],
+        },
+      ],
+    ]);
+    expect(readYaml<Kustomization>(join(ISTIO_SCRAPE, 'kustomization.yaml')).namespace).toBe('monitoring');
   });
 });

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { AuthorizationPolicy } from '@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy';
+import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor';
 import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -15,6 +16,8 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPol
 export const ROOT = resolve(__dirname, '../../..');
 /** The kustomize base. */
 export const BASE = join(ROOT, 'deploy/base');
+/** The scrape configuration for ztunnel and waypoints (ambient mode), applied on its own. */
+export const ISTIO_SCRAPE = join(ROOT, 'deploy/istio-scrape');
 
 /** A Kubernetes object as parsed from YAML. */
 export interface KubeObject {
@@ -36,6 +39,7 @@ const VALIDATORS: Record<string, Validate> = {
   'apps/v1/Deployment': (o) => new Deployment(o as never).validate(),
   'networking.k8s.io/v1/NetworkPolicy': (o) => new NetworkPolicy(o as never).validate(),
   'monitoring.coreos.com/v1/ServiceMonitor': (o) => new ServiceMonitor(o as never).validate(),
+  'monitoring.coreos.com/v1/PodMonitor': (o) => new PodMonitor(o as never).validate(),
   'monitoring.coreos.com/v1/PrometheusRule': (o) => new PrometheusRule(o as never).validate(),
   'security.istio.io/v1/AuthorizationPolicy': (o) => new AuthorizationPolicy(o as never).validate(),
 };
@@ -86,10 +90,10 @@ export function filesBelow(dir: string): string[] {
   return out.sort();
 }
 
-/** The kustomize folders: the base and every overlay. */
+/** The kustomize folders: the base, every overlay and the Istio scrape configuration. */
 export function kustomizeDirs(): string[] {
   const overlays = join(ROOT, 'deploy/overlays');
-  return [BASE, ...readdirSync(overlays).map((name) => join(overlays, name))];
+  return [BASE, ...readdirSync(overlays).map((name) => join(overlays, name)), ISTIO_SCRAPE];
 }
 
 /** The files a kustomization loads from its own folder (resources that are files, generator inputs). */

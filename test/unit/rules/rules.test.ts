@@ -12,6 +12,7 @@ import {
 } from '../../../src/rules/alerts';
 import { GENERATED_HEADER, renderPrometheusRule, renderRuleFile } from '../../../src/rules/render';
 import { generatedRuleFiles } from '../../../src/rules/targets';
+import { DESTINATION, pickSignal, signalGauge, topCallers } from '../../../src/rules/templates';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const options = { runbookBaseUrl: 'https://example.com/runbooks/', job: 'mw', grafanaUrl: 'https://grafana.example.com/' };
@@ -43,10 +44,10 @@ describe('the generated rule files', () => {
 });
 
 describe('the detector alerts', () => {
-  it('compare the score with the threshold meshwatch exports, matching on everything but the destination', () => {
+  it('compare the score with the threshold meshwatch exports, matching on everything but the destination and its cluster', () => {
     expect(scoreOverThreshold('unauthorized')).toBe(
       'meshwatch_anomaly_score{detector="unauthorized"}\n' +
-        '  >= ignoring(destination_namespace, destination_workload) group_left()\n' +
+        '  >= ignoring(destination_cluster, destination_namespace, destination_workload) group_left()\n' +
         'meshwatch_detector_threshold{detector="unauthorized"}',
     );
   });
@@ -75,14 +76,72 @@ describe('the detector alerts', () => {
     })));
   });
 
-  it('describe the page with the destination, the observed and expected rates, the threshold and the callers', () => {
+  it('describe the page with the destination, the observed and expected rates, the threshold and the callers with their layer', () => {
     const description = detectorAlertRules(options)[0]?.annotations.description ?? '';
-    expect(description).toContain('{{ $labels.destination_namespace }}/{{ $labels.destination_workload }} is denying ');
+    expect(description).toContain(`${DESTINATION} is denying `);
     expect(description).toContain('meshwatch_signal_observed{signal="denied_requests_per_second",');
     expect(description).toContain('meshwatch_signal_expected{signal="denied_requests_per_second",');
     expect(description).toContain('meshwatch_detector_threshold{detector="unauthorized"}');
     expect(description).toContain(
-      'sort_desc(topk(3, meshwatch_unauthorized_requests_per_second{destination_namespace="%s",destination_workload="%s"}))',
+      'sort_desc(topk(3, meshwatch_unauthorized_requests_per_second{destination_cluster="%s",destination_namespace="%s",destination_workload="%s"}))',
+    );
+    expect(description).toContain('{{ if eq $c.Labels.layer "tcp" }}tcp: L4 deny{{ else }}http: 401/403{{ end }}');
+  });
+
+  it('say requests/s or connections/s for the traffic alert, by the signal meshwatch exports for the destination', () => {
+    const description = detectorAlertRules(options)[3]?.annotations.description ?? '';
+    expect(description.startsWith(pickSignal('$signal', ['requests_per_second', 'connections_per_second']))).toBe(
+      true,
+    );
+    expect(description).toContain(
+      `${DESTINATION} receives ${signalGauge('observed', { variable: '$signal' }, 'rate')} ` +
+        '{{ if eq $signal "connections_per_second" }}connections{{ else }}requests{{ end }}/s',
+    );
+  });
+});
+
+describe('the annotation templates', () => {
+  it('name the destination with its cluster only when it has one', () => {
+    expect(DESTINATION).toBe(
+      '{{ $labels.destination_namespace }}/{{ $labels.destination_workload }}' +
+        '{{ with $labels.destination_cluster }} in cluster {{ . }}{{ end }}',
+    );
+  });
+
+  it('select a gauge on the destination with its cluster, an empty one matching series without the label', () => {
+    expect(signalGauge('observed', 'denied_requests_per_second', 'rate')).toBe(
+      '{{ with printf `meshwatch_signal_observed{signal="denied_requests_per_second",destination_cluster="%s",destination_namespace="%s",destination_workload="%s"}` ' +
+        '$labels.destination_cluster $labels.destination_namespace $labels.destination_workload | query }}' +
+        '{{ . | first | value | printf "%.2f" }}{{ else }}unknown{{ end }}',
+    );
+    expect(signalGauge('upper', { variable: '$signal' }, 'ratio')).toBe(
+      '{{ with printf `meshwatch_signal_upper{signal="%s",destination_cluster="%s",destination_namespace="%s",destination_workload="%s"}` ' +
+        '$signal $labels.destination_cluster $labels.destination_namespace $labels.destination_workload | query }}' +
+        '{{ . | first | value | humanizePercentage }}{{ else }}unknown{{ end }}',
+    );
+  });
+
+  it('pick the first signal the destination has, in order of preference, the first one when it has none', () => {
+    const has = (signal: string) =>
+      `printf \`meshwatch_signal_observed{signal="${signal}",destination_cluster="%s",destination_namespace="%s",destination_workload="%s"}\` ` +
+      '$labels.destination_cluster $labels.destination_namespace $labels.destination_workload | query';
+    expect(pickSignal('$s', ['a', 'b'])).toBe(
+      '{{ $s := "" }}' +
+        `{{ if not $s }}{{ if ${has('a')} }}{{ $s = "a" }}{{ end }}{{ end }}` +
+        `{{ if not $s }}{{ if ${has('b')} }}{{ $s = "b" }}{{ end }}{{ end }}` +
+        '{{ if not $s }}{{ $s = "a" }}{{ end }}',
+    );
+  });
+
+  it('list the top three callers with a detail before the rate, and without one', () => {
+    const range =
+      '{{ range $i, $c := printf `sort_desc(topk(3, g{destination_cluster="%s",destination_namespace="%s",destination_workload="%s"}))` ' +
+      '$labels.destination_cluster $labels.destination_namespace $labels.destination_workload | query }}{{ if $i }}, {{ end }}';
+    expect(topCallers('g', '{{ $c.Labels.who }}', '{{ $c.Labels.layer }}')).toBe(
+      `${range}{{ $c.Labels.who }} ({{ $c.Labels.layer }}, {{ $c.Value | printf "%.2f" }}/s){{ else }}none named{{ end }}`,
+    );
+    expect(topCallers('g', '{{ $c.Labels.who }}')).toBe(
+      `${range}{{ $c.Labels.who }} ({{ $c.Value | printf "%.2f" }}/s){{ else }}none named{{ end }}`,
     );
   });
 });
@@ -148,7 +207,8 @@ describe('the renderers', () => {
   it('link each destination alert to its workload dashboard, and the health alerts to the health dashboard', () => {
     expect(detectorAlertRules(options).map((r) => r.annotations.dashboard_url)).toEqual(
       Array(5).fill(
-        'https://grafana.example.com/d/meshwatch-workload/meshwatch-workload?var-namespace={{ $labels.destination_namespace }}&var-workload={{ $labels.destination_workload }}',
+        'https://grafana.example.com/d/meshwatch-workload/meshwatch-workload' +
+          '?var-cluster={{ $labels.destination_cluster }}&var-namespace={{ $labels.destination_namespace }}&var-workload={{ $labels.destination_workload }}',
       ),
     );
     expect(new Set(healthAlertRules(options).map((r) => r.annotations.dashboard_url))).toEqual(

@@ -10,7 +10,7 @@ seed: 3
 workloads:
   - { name: web, namespace: shop }
   - { name: api, namespace: shop, service_account: api-sa, version: v2 }
-  - { name: legacy, namespace: old, mesh: false }
+  - { name: legacy, namespace: old, dataplane: none }
 calls:
   - { from: shop/web, to: shop/api, rate: 5 }
   - { from: old/legacy, to: shop/api, rate: 0.01 }
@@ -119,7 +119,7 @@ describe('scenario validation', () => {
 
   it('rejects an unknown key and lists the allowed ones', () => {
     expect(error(MESH.replace('rate: 5', 'rate: 5, rte: 1'))).toBe(
-      'scenario.yml: calls[0].rte: unknown key (allowed: from, to, rate, protocol, codes, tls, pattern)',
+      'scenario.yml: calls[0].rte: unknown key (allowed: from, to, rate, protocol, codes, tls, connections_per_request, pattern)',
     );
   });
 
@@ -129,9 +129,9 @@ describe('scenario validation', () => {
     );
   });
 
-  it('rejects mutual TLS from a caller without a sidecar', () => {
+  it('rejects mutual TLS from a caller outside the mesh', () => {
     expect(error(MESH.replace('rate: 0.01', 'rate: 0.01, tls: mutual'))).toBe(
-      'scenario.yml: calls[1].tls: mutual TLS needs both sides in the mesh, and old/legacy has no sidecar',
+      'scenario.yml: calls[1].tls: mutual TLS needs both sides in the mesh, and old/legacy has dataplane: none',
     );
   });
 
