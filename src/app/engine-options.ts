@@ -19,7 +19,11 @@ export function engineOptions(config: Config): EngineOptions {
     evictAfterMs: config.limits.evictAfterMs,
     detectors: config.detectors,
     baselines: {
-      traffic: { ...traffic, countWindowSeconds: rateWindowSeconds },
+      traffic: {
+        ...traffic,
+        countWindowSeconds: rateWindowSeconds,
+        shape: config.detectors.traffic.shapeModel,
+      },
       // The 5xx ratio's count noise depends on the requests behind it; the detector gives it per value.
       errors: { direction: 'up' },
       unauthorized: {

@@ -27,6 +27,8 @@ export interface FindingJson {
   threshold: number;
   /** The layers the observed value came from: `http` (istio_requests_total), `tcp` (istio_tcp_*). */
   layers: string[];
+  /** Which part of a baseline-backed score fired: `level`, `shape` or `new_range`; null for the counting detectors. */
+  part: string | null;
   top_callers: Array<{
     source_principal: string;
     source_cluster: string;
@@ -74,6 +76,7 @@ export function toJson(f: Finding): FindingJson {
     score: f.score,
     threshold: f.threshold,
     layers: f.layers,
+    part: f.part ?? null,
     top_callers: f.topCallers.map((c) => ({
       source_principal: c.caller.principal,
       source_cluster: c.caller.cluster,

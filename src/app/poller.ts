@@ -256,6 +256,7 @@ function logTransition(logger: Logger, t: FindingTransition): void {
     destination: destinationKey(f.destination),
     signal: f.signal,
     layers: f.layers,
+    part: f.part,
     observed: f.observed,
     expected: f.expected,
     score: f.score,

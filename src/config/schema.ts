@@ -244,7 +244,12 @@ export const CONFIG_SCHEMA = section('meshwatch configuration', {
         'Request rate per destination (connection rate where it serves no HTTP, as an ambient workload without waypoint) against its seasonal band, both directions; the score is in noise widths.',
         // The very default the NAB benchmark scores (`meshwatch bench nab`).
         { threshold: trafficBaselineOptions.threshold, openAfterPolls: 3, closeAfterPolls: 3 },
-        {},
+        {
+          shape_model: boolean({
+            doc: 'Experimental: add the learned shape model (a half-hour course of the traffic unlike any the destination has had) and the range rule (a rate beyond every rate it has had) to the score, as the parts shape and new_range. Off by default: on the mesh simulations they also fire on a counter reset at night and on the first weekends of a new destination (docs/baselines.md); about 6.6 KB more per destination.',
+            default: false,
+          }),
+        },
       ),
       errors: detector(
         'errors',
@@ -453,7 +458,7 @@ export function toConfig(v: ConfigValues): Config {
         learningMs: v.detectors.new_caller.learning_period,
       },
       plaintext: detectorCommon(v.detectors.plaintext),
-      traffic: detectorCommon(v.detectors.traffic),
+      traffic: { ...detectorCommon(v.detectors.traffic), shapeModel: v.detectors.traffic.shape_model },
       errors: detectorCommon(v.detectors.errors),
     },
   };

@@ -58,7 +58,7 @@ export interface DetectorsConfig {
   unauthorized: DetectorCommonConfig & { denialCodes: number[]; denialFlags: string[] };
   new_caller: DetectorCommonConfig & { newForMs: number; forgetAfterMs: number; learningMs: number };
   plaintext: PlaintextDetectorConfig;
-  traffic: DetectorCommonConfig;
+  traffic: DetectorCommonConfig & { shapeModel: boolean };
   errors: DetectorCommonConfig;
 }
 

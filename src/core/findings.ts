@@ -120,6 +120,7 @@ function explain(
     score: a.score,
     threshold: policy.threshold,
     layers: a.layers,
+    ...(a.part === undefined ? {} : { part: a.part }),
     topCallers: a.topCallers,
   };
 }

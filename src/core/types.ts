@@ -28,6 +28,13 @@ export interface Caller {
  */
 export type Layer = 'http' | 'tcp';
 
+/**
+ * Which part of a baseline-backed score fired: `level` (the value is outside the seasonal band),
+ * `shape` (the recent course of the series is unlike any it has had), `new_range` (the value is
+ * beyond every value the series has had).
+ */
+export type AnomalyPart = 'level' | 'shape' | 'new_range';
+
 /** Names of the detectors, as they appear in the `detector` label. */
 export type DetectorName = 'unauthorized' | 'new_caller' | 'plaintext' | 'traffic' | 'errors';
 
@@ -55,6 +62,8 @@ export interface Assessment {
   score: number;
   /** The layers the observed value came from (empty when it is 0), in the order http, tcp. */
   layers: Layer[];
+  /** The part of a baseline-backed score that is largest now; undefined for the counting detectors. */
+  part?: AnomalyPart;
   /** Highest contributing callers first. */
   topCallers: CallerContribution[];
 }
@@ -73,6 +82,8 @@ export interface Finding {
   score: number;
   threshold: number;
   layers: Layer[];
+  /** Which part of the score fired (baseline-backed detectors only). */
+  part?: AnomalyPart;
   topCallers: CallerContribution[];
   /** Unix milliseconds. */
   firstSeenMs: number;

@@ -8,7 +8,7 @@ import {
   PLAINTEXT_SIGNAL,
   TRAFFIC_SIGNALS,
 } from './signals';
-import { DESTINATION, pickSignal, SCORE, signalGauge, threshold, topCallers, type SignalRef } from './templates';
+import { DESTINATION, firedPart, pickSignal, SCORE, signalGauge, threshold, topCallers, type SignalRef } from './templates';
 import type { AlertRule, RuleGroup } from './types';
 
 /** What the generated rules depend on outside meshwatch itself. */
@@ -137,7 +137,7 @@ const DETECTOR_ALERTS: readonly DetectorAlert[] = [
     description:
       `${pickSignal(TRAFFIC_SIGNAL.variable, TRAFFIC_SIGNALS)}${DESTINATION} receives ${observed(TRAFFIC_SIGNAL)} ` +
       `${TRAFFIC_UNIT}/s against a baseline of ${expected(TRAFFIC_SIGNAL)}/s ` +
-      `(normal band ${band(TRAFFIC_SIGNAL)}/s); ${scored('traffic')}.`,
+      `(normal band ${band(TRAFFIC_SIGNAL)}/s): ${firedPart('traffic')}; ${scored('traffic')}.`,
   },
   {
     alert: 'MeshErrorRateAnomaly',

@@ -67,6 +67,20 @@ export function pickSignal(variable: string, signals: readonly [string, ...strin
   );
 }
 
+/**
+ * Which part of the detector's score fired, in words, from `meshwatch_anomaly_part`: outside the
+ * seasonal band (level), an unusual shape of the series, or beyond every value it has had.
+ */
+export function firedPart(detector: string): string {
+  const selector = `meshwatch_anomaly_part{detector="${detector}",${DEST_MATCHERS}}`;
+  return (
+    `{{ with printf \`${selector}\` ${DEST_ARGS} | query }}{{ $part := . | first | label "part" }}` +
+    '{{ if eq $part "shape" }}an unusual shape of its traffic' +
+    '{{ else if eq $part "new_range" }}beyond every value it has had' +
+    '{{ else }}outside its usual band{{ end }}{{ else }}outside its usual band{{ end }}'
+  );
+}
+
 /** The detector's threshold as meshwatch exports it (the daemon's config is the one place it is set). */
 export function threshold(detector: string): string {
   return `{{ with query \`meshwatch_detector_threshold{detector="${detector}"}\` }}{{ . | first | value }}{{ else }}unknown{{ end }}`;

@@ -1,5 +1,5 @@
 import { destinationKey } from '../../core/keys';
-import type { Finding } from '../../core/types';
+import type { AnomalyPart, Finding } from '../../core/types';
 import { detectorAlert, runbookUrl } from '../../rules/alerts';
 
 /** An alert in the shape Alertmanager's `POST /api/v2/alerts` takes. */
@@ -56,6 +56,13 @@ export function planPush(
   return { alerts, state: next };
 }
 
+/** How each part of a baseline-backed score reads in a description. */
+const PART_WORDS: Record<AnomalyPart, string> = {
+  level: 'outside its seasonal band',
+  shape: 'an unusual shape',
+  new_range: 'beyond its range',
+};
+
 function firingAlert(f: Finding, nowMs: number, options: PushPlanOptions): PostableAlert {
   const { alert, severity, summary } = detectorAlert(f.detector);
   const callers = f.topCallers
@@ -79,7 +86,7 @@ function firingAlert(f: Finding, nowMs: number, options: PushPlanOptions): Posta
     annotations: {
       summary,
       description:
-        `${destinationKey(f.destination)}: ${f.signal} ${f.observed.toFixed(2)} (${f.layers.join('+') || 'no traffic'}) against a ` +
+        `${destinationKey(f.destination)}: ${f.signal} ${f.observed.toFixed(2)} (${f.layers.join('+') || 'no traffic'}${f.part === undefined ? '' : `; ${PART_WORDS[f.part]}`}) against a ` +
         `baseline of ${f.expected.toFixed(2)} (band ${f.lower.toFixed(2)} to ${f.upper.toFixed(2)}); ` +
         `score ${f.score.toFixed(1)}, threshold ${f.threshold}. Top callers: ${callers || 'none named'}.`,
       runbook_url: runbookUrl(options.runbookBaseUrl, alert),

@@ -79,6 +79,11 @@ export class MeshwatchMetrics {
     'Current anomaly score, 0 = normal; compare with meshwatch_detector_threshold.',
     ['detector', ...DEST],
   );
+  readonly anomalyPart = this.gauge(
+    'meshwatch_anomaly_part',
+    'Always 1, for the part of a baseline-backed score that is largest now: part="level" (outside the seasonal band), "shape" (an unusual course of the series) or "new_range" (beyond every value it has had).',
+    ['detector', ...DEST, 'part'],
+  );
   readonly detectorThreshold = this.gauge(
     'meshwatch_detector_threshold',
     'Score at which the detector reports an anomaly.',
@@ -154,6 +159,7 @@ export class MeshwatchMetrics {
   ): void {
     for (const gauge of [
       this.anomalyScore,
+      this.anomalyPart,
       this.signalObserved,
       this.signalExpected,
       this.signalLower,
@@ -166,6 +172,7 @@ export class MeshwatchMetrics {
       for (const a of assessments) {
         const dest = destLabels(a.destination);
         this.anomalyScore.set({ detector, ...dest }, a.score);
+        if (a.part !== undefined) this.anomalyPart.set({ detector, ...dest, part: a.part }, 1);
         this.signalObserved.set({ signal: a.signal, ...dest }, a.observed);
         this.signalExpected.set({ signal: a.signal, ...dest }, a.expected);
         this.signalLower.set({ signal: a.signal, ...dest }, a.lower);

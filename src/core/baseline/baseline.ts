@@ -18,8 +18,11 @@
  * - With `novelty`, a shape never seen before (novelty.ts) adds up to `threshold` to the score, once, at
  *   the step it appears; it changes neither the band nor what is learned.
  */
+import type { AnomalyPart } from '../types';
 import { bandEdges, deviation, type Noise } from './noise';
 import { ShapeNovelty } from './novelty';
+import { ShapeModel } from './shape';
+import { SpatialRange } from './spatial';
 import { resolveBaselineOptions, type BaselineOptions, type ResolvedBaselineOptions } from './options';
 import {
   dayLayout,
@@ -38,7 +41,18 @@ export interface Estimate {
   upper: number;
   /** Deviation in noise widths in the watched direction (0 = as expected); anomalous when >= threshold. */
   score: number;
+  /**
+   * The part of the score that is largest: `level` (the deviation, and the shape novelty it carries),
+   * `shape` (the shape model: a half-hour course unlike any remembered), `new_range` (beyond every
+   * value the series has had). Without the `shape` option it is always `level`.
+   */
+  part: AnomalyPart;
 }
+
+// A shape model score of this (out of 1) reaches the threshold: an anomaly whose best match fell clearly
+// below both vigilances (or missed the current level) counts, a new cluster just under the lower one does
+// not. A new range scores as a shape score of 1, HTM's full-strength spatial anomaly.
+const SHAPE_AT_THRESHOLD = 0.3;
 
 /** The learned state of one series. */
 export interface Baseline {
@@ -62,7 +76,13 @@ const ABS_DEVIATION = 4;
 const EPISODE_START = 5;
 const TAIL_UP = 6;
 const TAIL_DOWN = 7;
-const SCALARS = 8;
+// The levels before the current (or last) anomaly episode, when it began (NaN: none kept), and 1 once
+// that episode was accepted as a shift: what a return restores.
+const PRE_LEVEL = 8;
+const PRE_SLOW_LEVEL = 9;
+const PRE_TIME = 10;
+const PRE_ACCEPTED = 11;
+const SCALARS = 12;
 
 // A gap counts as at most one hour of learning: a long outage must not be learned as a long stretch of data.
 const MAX_STEP_SECONDS = 3600;
@@ -96,9 +116,13 @@ export function createBaseline(options: BaselineOptions): Baseline {
 
 /** A class rather than closures: a tracked series costs its two typed arrays and one small object. */
 class SeasonalBaseline implements Baseline {
-  private readonly state = new Float64Array(SCALARS).fill(NaN, LAST_TIME, LAST_TIME + 1);
+  private readonly state = new Float64Array(SCALARS)
+    .fill(NaN, LAST_TIME, LAST_TIME + 1)
+    .fill(NaN, PRE_TIME, PRE_TIME + 1);
   private readonly seasons: Float32Array;
   private readonly novelty: ShapeNovelty | undefined;
+  private readonly shape: ShapeModel | undefined;
+  private readonly spatial: SpatialRange | undefined;
 
   constructor(private readonly o: ResolvedBaselineOptions) {
     this.state[EPISODE_START] = NaN;
@@ -106,17 +130,28 @@ class SeasonalBaseline implements Baseline {
       o.weekly ? weekLayout.offset + 2 * weekLayout.hours : 2 * dayLayout.hours,
     );
     this.novelty = o.novelty ? new ShapeNovelty() : undefined;
+    this.shape = o.shape ? new ShapeModel() : undefined;
+    this.spatial = o.shape ? new SpatialRange() : undefined;
   }
 
   get stateBytes(): number {
-    return this.state.byteLength + this.seasons.byteLength + (this.novelty?.stateBytes ?? 0);
+    return (
+      this.state.byteLength +
+      this.seasons.byteLength +
+      (this.novelty?.stateBytes ?? 0) +
+      (this.shape?.stateBytes ?? 0) +
+      (this.spatial?.stateBytes ?? 0)
+    );
   }
 
   observe(timeMs: number, value: number | undefined, countWindowSeconds?: number): Estimate | undefined {
     if (value === undefined || !Number.isFinite(value)) return undefined;
     // A ratio of zero trials (0/0 computed as 0 by a query) says nothing about the series.
     if (countWindowSeconds !== undefined && !(countWindowSeconds > 0)) return undefined;
-    return observe(
+    // The shape parts see every value, warm or not: they keep their own calibration.
+    const shape = this.shape?.observe(timeMs, value)?.score ?? 0;
+    const spatial = this.spatial?.observe(timeMs, value);
+    const estimate = observe(
       this.o,
       this.state,
       this.seasons,
@@ -125,7 +160,31 @@ class SeasonalBaseline implements Baseline {
       countWindowSeconds ?? this.o.countWindowSeconds,
       this.novelty,
     );
+    if (estimate === undefined || this.shape === undefined) return estimate;
+    const beyond =
+      spatial?.newRange === true &&
+      (this.o.direction === 'both' || (this.o.direction === 'up') === value > spatial.high);
+    return combineParts(estimate, this.o.threshold, shape, beyond);
   }
+}
+
+/**
+ * One score on the threshold scale from the three parts: the deviation (with its shape novelty) as it
+ * is, the shape model's score scaled so that SHAPE_AT_THRESHOLD reaches the threshold, and a new range
+ * as a full shape score. The largest names the part; the band stays the deviation's.
+ */
+function combineParts(estimate: Estimate, threshold: number, shape: number, newRange: boolean): Estimate {
+  const scale = threshold / SHAPE_AT_THRESHOLD;
+  let { score, part } = estimate;
+  if (scale * shape > score) {
+    score = scale * shape;
+    part = 'shape';
+  }
+  if (newRange && scale > score) {
+    score = scale;
+    part = 'new_range';
+  }
+  return score === estimate.score ? estimate : { ...estimate, score, part };
 }
 
 function observe(
@@ -157,6 +216,7 @@ function observe(
   const weekHour = seasonalHour(timeMs, weekLayout.hours);
   const dayOffset = seasonalOffset(seasons, dayLayout, dayHour);
   const weekOffset = o.weekly ? seasonalOffset(seasons, weekLayout, weekHour) : 0;
+  restoreOnReturn(o, state, timeMs, value, dayOffset + weekOffset, countWindowSeconds);
   const level = state[LEVEL] ?? 0;
   const slowLevel = state[SLOW_LEVEL] ?? 0;
   const expected = level + dayOffset + weekOffset;
@@ -198,6 +258,7 @@ function observe(
   const inEpisode = !Number.isNaN(episodeStart);
   state[EPISODE_START] = anomalous ? (inEpisode ? episodeStart : timeMs) : NaN;
   const accepting = anomalous && inEpisode && timeMs - episodeStart >= o.acceptShiftAfterSeconds * 1000;
+  rememberEpisode(state, { anomalous, inEpisode, accepting, timeMs, level, slowLevel });
 
   const error = value - expected;
   const sigma = Math.sqrt((error >= 0 ? fastNoise.up : fastNoise.down).variance);
@@ -246,7 +307,74 @@ function observe(
     lower: o.direction === 'up' ? -Infinity : Math.max(fastLow, slowLow),
     upper: o.direction === 'down' ? Infinity : Math.min(fast, slow),
     score,
+    part: o.threshold * shape > deviationScore ? 'shape' : 'level',
   };
+}
+
+/**
+ * Keeps the levels from before an anomaly episode, for `restoreOnReturn`: taken when an episode
+ * begins, kept if the episode is accepted as a shift, dropped if it ends without (the levels were
+ * held, so there is nothing to restore).
+ */
+function rememberEpisode(
+  state: Float64Array,
+  e: {
+    anomalous: boolean;
+    inEpisode: boolean;
+    accepting: boolean;
+    timeMs: number;
+    level: number;
+    slowLevel: number;
+  },
+): void {
+  if (e.anomalous && !e.inEpisode && Number.isNaN(state[PRE_TIME] ?? NaN)) {
+    state[PRE_LEVEL] = e.level;
+    state[PRE_SLOW_LEVEL] = e.slowLevel;
+    state[PRE_TIME] = e.timeMs;
+    state[PRE_ACCEPTED] = 0;
+  }
+  if (e.accepting) state[PRE_ACCEPTED] = 1;
+  if (!e.anomalous && state[PRE_ACCEPTED] !== 1) state[PRE_TIME] = NaN;
+}
+
+/**
+ * The end of an incident is not a second anomaly. A surge (a denial flood, a retry storm) that lasts
+ * past `acceptShiftAfterSeconds` is re-learned as the new level; when it ends, traffic falls back to
+ * what it was, which against the re-learned level looks like a drop. So for `returnWithinSeconds`
+ * after an accepted shift began, a value within the band of the level before it (judged by today's
+ * noise) restores that level, and is scored against it. After that, a return is a change like any.
+ */
+function restoreOnReturn(
+  o: ResolvedBaselineOptions,
+  state: Float64Array,
+  timeMs: number,
+  value: number,
+  offset: number,
+  countWindowSeconds: number | undefined,
+): void {
+  const since = state[PRE_TIME] ?? NaN;
+  if (Number.isNaN(since) || state[PRE_ACCEPTED] !== 1) return;
+  if (timeMs - since > o.returnWithinSeconds * 1000) {
+    state[PRE_TIME] = NaN;
+    return;
+  }
+  const before = (state[PRE_LEVEL] ?? 0) + offset;
+  const now = (state[LEVEL] ?? 0) + offset;
+  const up = value >= before;
+  const tail = state[up ? TAIL_UP : TAIL_DOWN] ?? TAIL_NORMAL;
+  const spread = MAD_TO_SIGMA * (state[ABS_DEVIATION] ?? 0);
+  const sigma = Math.max((spread * tail) / TAIL_NORMAL, o.minRelativeNoise * Math.abs(before), MIN_NOISE);
+  const noise = { variance: sigma * sigma, countWindowSeconds };
+  // The shift took the level out of the band it had (a small drift accepted in passing has nothing
+  // to return from), and the value is back in that band and nearer it than the shifted level.
+  const shifted = Math.abs(deviation(now, before, noise)) >= o.threshold;
+  const back = Math.abs(deviation(value, before, noise)) < o.threshold;
+  const left = Math.abs(value - before) < Math.abs(value - now);
+  if (!shifted || !back || !left) return;
+  state[LEVEL] = state[PRE_LEVEL] ?? 0;
+  state[SLOW_LEVEL] = state[PRE_SLOW_LEVEL] ?? 0;
+  state[PRE_TIME] = NaN;
+  state[EPISODE_START] = NaN;
 }
 
 /**

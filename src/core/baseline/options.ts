@@ -23,6 +23,12 @@ export interface BaselineOptions {
   acceptShiftAfterSeconds?: number;
   /** Half-life of re-learning once a shift is accepted: short, so the alarm ends soon after acceptance. */
   relearnHalfLifeSeconds?: number;
+  /**
+   * For this long after an accepted shift began, a value back within the band of the level before it
+   * restores that level instead of alarming: the end of an incident (a surge that was accepted while it
+   * lasted) is not a second anomaly. 0: never restore.
+   */
+  returnWithinSeconds?: number;
   /** Noise is at least this fraction of the expected value: no series is predictable to better than this. */
   minRelativeNoise?: number;
   /** Values learned before the baseline gives estimates. */
@@ -35,6 +41,13 @@ export interface BaselineOptions {
    * (a new shape is new either way). Adds 232 bytes per series.
    */
   novelty?: boolean;
+  /**
+   * Add the learned shape model (shape.ts: a fuzzy ART memory of the series' half-hour shapes) and the
+   * spatial rule (spatial.ts: a value beyond every value the series has had) to the score, as parts
+   * `shape` and `new_range` next to the deviation's `level`. Each is an event: it scores on the value
+   * that shows it. Adds about 6.6 KB per series.
+   */
+  shape?: boolean;
 }
 
 /** Options with every default filled in. */
@@ -50,10 +63,12 @@ export const baselineDefaults = {
   noiseHalfLifeSeconds: 6 * 3600,
   acceptShiftAfterSeconds: 3600,
   relearnHalfLifeSeconds: 300,
+  returnWithinSeconds: 6 * 3600,
   minRelativeNoise: 0.02,
   warmupSamples: 12,
   weekly: true,
   novelty: false,
+  shape: false,
 } as const satisfies Partial<BaselineOptions>;
 
 const positive = (value: number): boolean => Number.isFinite(value) && value > 0;
@@ -92,6 +107,9 @@ export function resolveBaselineOptions(options: BaselineOptions): ResolvedBaseli
       'a positive number of seconds or Infinity',
       resolved.acceptShiftAfterSeconds,
     );
+  }
+  if (!(Number.isFinite(resolved.returnWithinSeconds) && resolved.returnWithinSeconds >= 0)) {
+    fail('returnWithinSeconds', 'a number of seconds >= 0', resolved.returnWithinSeconds);
   }
   if (!(resolved.minRelativeNoise >= 0 && resolved.minRelativeNoise < 1)) {
     fail('minRelativeNoise', 'a fraction in [0, 1)', resolved.minRelativeNoise);

@@ -1,7 +1,7 @@
-import { createBaseline, type Baseline, type BaselineOptions } from '../baseline';
+import { createBaseline, type Baseline, type BaselineOptions, type Estimate } from '../baseline';
 import { destinationKey } from '../keys';
 import type { SeriesTable } from '../series-table';
-import type { Assessment, CallerContribution, DetectorName, Destination, Layer } from '../types';
+import type { AnomalyPart, Assessment, CallerContribution, DetectorName, Destination, Layer } from '../types';
 
 /** One destination's value of a signal in one poll. */
 export interface DestinationValue {
@@ -26,6 +26,38 @@ export interface DestinationValue {
 }
 
 /**
+ * How long an event part of a score (`shape`, `new_range`: each scores on the one value that shows it)
+ * stands in the detector's assessments: long enough for a finding to open after `open_after_polls`
+ * and for an alert's `for:` (10 minutes for traffic) to pass, short enough to be one event. The
+ * baseline itself scores it once (what NAB's benchmark measures); holding is the detector's, as the
+ * findings' hysteresis is.
+ */
+export const EVENT_HOLD_MS = 15 * 60_000;
+
+/** A series' baseline and the event part it holds. */
+class TrackedSeries {
+  heldUntilMs = -Infinity;
+  heldScore = 0;
+  heldPart: AnomalyPart = 'level';
+
+  constructor(readonly baseline: Baseline) {}
+
+  /** The estimate with a held event in it, while the hold lasts and the event outscores the value. */
+  hold(timeMs: number, estimate: Estimate): Estimate {
+    if (estimate.part !== 'level') {
+      this.heldUntilMs = timeMs + EVENT_HOLD_MS;
+      this.heldScore = estimate.score;
+      this.heldPart = estimate.part;
+      return estimate;
+    }
+    if (timeMs < this.heldUntilMs && this.heldScore > estimate.score) {
+      return { ...estimate, score: this.heldScore, part: this.heldPart };
+    }
+    return estimate;
+  }
+}
+
+/**
  * Scores one value per destination against its own seasonal, robust baseline: the shared
  * mechanics of the `traffic`, `errors` and `unauthorized` detectors. A destination missing from
  * a poll is a gap: its baseline neither scores nor learns. Bands are clamped at 0, since the
@@ -36,7 +68,7 @@ export class BaselineDetector {
     readonly detector: DetectorName,
     readonly signal: string,
     private readonly options: BaselineOptions,
-    private readonly table: SeriesTable<Baseline>,
+    private readonly table: SeriesTable<TrackedSeries>,
   ) {}
 
   /** Learns and scores this poll's values; returns the assessments of warmed-up baselines. */
@@ -47,9 +79,10 @@ export class BaselineDetector {
         v.variant === undefined
           ? destinationKey(v.destination)
           : `${destinationKey(v.destination)}|${v.variant}`;
-      const baseline = this.table.touch(key, timeMs, () => createBaseline(this.options));
-      const estimate = baseline?.observe(timeMs, v.value, v.countWindowSeconds);
-      if (!estimate) continue;
+      const series = this.table.touch(key, timeMs, () => new TrackedSeries(createBaseline(this.options)));
+      const raw = series?.baseline.observe(timeMs, v.value, v.countWindowSeconds);
+      if (!series || !raw) continue;
+      const estimate = series.hold(timeMs, raw);
       out.push({
         detector: this.detector,
         destination: v.destination,
@@ -60,6 +93,7 @@ export class BaselineDetector {
         upper: Math.max(estimate.upper, 0),
         score: estimate.score,
         layers: v.layers,
+        part: estimate.part,
         topCallers: v.topCallers,
       });
     }

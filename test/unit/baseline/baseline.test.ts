@@ -2,6 +2,7 @@ import { ConfigError } from '../../../src/errors';
 import {
   createBaseline,
   trafficBaselineOptions,
+  type Baseline,
   type BaselineOptions,
   type Estimate,
 } from '../../../src/core/baseline';
@@ -47,7 +48,7 @@ describe('baseline', () => {
   it('falls back to the hour-of-day profile before a week and to the level before a day', () => {
     const young = createBaseline(traffic());
     const [first] = feed(young, T0, T0 + 2 * HOUR, STEP, () => 50).slice(-1);
-    expect(rounded(first)).toEqual({ expected: 50, lower: 44, upper: 56.1, score: 0 });
+    expect(rounded(first)).toEqual({ expected: 50, lower: 44, upper: 56.1, score: 0, part: 'level' });
     const days = createBaseline(traffic());
     feed(days, T0, T0 + 3 * DAY, STEP, dailyTraffic());
     const atNight = days.observe(T0 + 3 * DAY + 3 * HOUR, 20);
@@ -82,8 +83,14 @@ describe('baseline', () => {
     };
     const twoDenials = unauthorized().observe(T0 + DAY, 2 / 120);
     const flood = unauthorized().observe(T0 + DAY, 50);
-    expect(rounded(twoDenials, 2)).toEqual({ expected: 0, lower: -Infinity, upper: 0.21, score: 1.41 });
-    expect(rounded(flood, 0)).toEqual({ expected: 0, lower: -Infinity, upper: 0, score: 77 });
+    expect(rounded(twoDenials, 2)).toEqual({
+      expected: 0,
+      lower: -Infinity,
+      upper: 0.21,
+      score: 1.41,
+      part: 'level',
+    });
+    expect(rounded(flood, 0)).toEqual({ expected: 0, lower: -Infinity, upper: 0, score: 77, part: 'level' });
   });
 
   it('judges a ratio by the requests behind each value: 1 error in 3 requests is normal, 30% of 6,000 is not', () => {
@@ -98,8 +105,20 @@ describe('baseline', () => {
     const quietHour = errors().observe(T0 + DAY, 1 / 3, 3);
     const outage = errors().observe(T0 + DAY, 0.3, 6000);
     // Variance p / n: 1/3 from 3 requests is within one noise width; 30% of 6,000 is 40 widths out.
-    expect(rounded(quietHour, 2)).toEqual({ expected: 0.01, lower: -Infinity, upper: 8.35, score: 0.97 });
-    expect(rounded(outage, 3)).toEqual({ expected: 0.01, lower: -Infinity, upper: 0.021, score: 40.297 });
+    expect(rounded(quietHour, 2)).toEqual({
+      expected: 0.01,
+      lower: -Infinity,
+      upper: 8.35,
+      score: 0.97,
+      part: 'level',
+    });
+    expect(rounded(outage, 3)).toEqual({
+      expected: 0.01,
+      lower: -Infinity,
+      upper: 0.021,
+      score: 40.297,
+      part: 'level',
+    });
   });
 
   it('takes the count of one value over the option, and a value resting on no counts as no data', () => {
@@ -141,6 +160,41 @@ describe('baseline', () => {
     const alarming = shifted.map((e) => (e?.score ?? 0) >= trafficBaselineOptions.threshold);
     expect(alarming.slice(0, 2)).toEqual([true, true]);
     expect(alarming.slice(12)).toEqual(Array(12).fill(false));
+  });
+
+  it('takes the return to the level before an accepted surge as the end of the incident, not a drop', () => {
+    const run = (options: BaselineOptions) => {
+      const baseline = createBaseline(options);
+      feed(baseline, T0, T0 + 2 * DAY, STEP, flat(100, 2));
+      // A 40-minute flood, accepted as the new level after 5 minutes, then traffic falls back.
+      const surge = feed(baseline, T0 + 2 * DAY, T0 + 2 * DAY + 40 * MINUTE, STEP, flat(300, 6, 3));
+      const after = feed(
+        baseline,
+        T0 + 2 * DAY + 40 * MINUTE,
+        T0 + 2 * DAY + 3 * HOUR,
+        STEP,
+        flat(100, 2, 4),
+      );
+      const alarming = (es: (Estimate | undefined)[]) =>
+        es.filter((e) => (e?.score ?? 0) >= trafficBaselineOptions.threshold).length;
+      return {
+        surge: alarming(surge) > 0,
+        after: alarming(after),
+        // To the nearest 10: the hour-of-day profile learned a little of the surge, as a clipped error.
+        expected: Math.round((after[0]?.expected ?? 0) / 10) * 10,
+      };
+    };
+    expect(run(traffic())).toEqual({ surge: true, after: 0, expected: 100 });
+    // Without the return (returnWithinSeconds 0) the fall back alarms as a drop against the surge.
+    expect(run(traffic({ returnWithinSeconds: 0 })).after).toBeGreaterThan(0);
+  });
+
+  it('takes a shift that lasts longer than returnWithinSeconds as a change when it reverts', () => {
+    const baseline = createBaseline(traffic({ returnWithinSeconds: HOUR / 1000 }));
+    feed(baseline, T0, T0 + 2 * DAY, STEP, flat(100, 2));
+    feed(baseline, T0 + 2 * DAY, T0 + 2 * DAY + 3 * HOUR, STEP, flat(200, 4, 3));
+    const [back] = feed(baseline, T0 + 2 * DAY + 3 * HOUR, T0 + 2 * DAY + 3 * HOUR + STEP, STEP, () => 100);
+    expect((back?.score ?? 0) >= trafficBaselineOptions.threshold).toBe(true);
   });
 
   it('catches a slow ramp that the fast level follows, against its long memory', () => {
@@ -201,10 +255,10 @@ describe('baseline', () => {
     const baseline = createBaseline(traffic());
     const before = baseline.stateBytes;
     feed(baseline, T0, T0 + 30 * DAY, 15 * MINUTE, dailyTraffic());
-    // 1600 bytes of baseline and 232 of shape novelty, which the traffic options turn on.
-    expect({ before, after: baseline.stateBytes }).toEqual({ before: 1832, after: 1832 });
-    expect(createBaseline(traffic({ novelty: false })).stateBytes).toBe(1600);
-    expect(createBaseline(traffic({ weekly: false, novelty: false })).stateBytes).toBe(256);
+    // 1632 bytes of baseline and 232 of shape novelty, which the traffic options turn on.
+    expect({ before, after: baseline.stateBytes }).toEqual({ before: 1864, after: 1864 });
+    expect(createBaseline(traffic({ novelty: false })).stateBytes).toBe(1632);
+    expect(createBaseline(traffic({ weekly: false, novelty: false })).stateBytes).toBe(288);
   });
 
   it('gives no estimate during warm-up', () => {
@@ -219,5 +273,30 @@ describe('baseline', () => {
     expect(() => createBaseline(traffic({ countWindowSeconds: -1 }))).toThrow(
       'baseline.countWindowSeconds must be a positive number of seconds, got -1',
     );
+  });
+});
+
+describe('baseline with the shape option', () => {
+  const shaped = (): Baseline => createBaseline(traffic({ shape: true }));
+
+  it('scores a value beyond every value the series has had as new_range, though inside the band', () => {
+    const baseline = shaped();
+    feed(baseline, T0, T0 + 3 * DAY, STEP, dailyTraffic());
+    // Three days peaked at 124/s at most: 131 is 7% of the range above its top, well inside the band.
+    const peak = T0 + 3 * DAY + 15 * HOUR;
+    const [before] = feed(baseline, peak - STEP, peak, STEP, dailyTraffic(9));
+    const beyond = baseline.observe(peak, 131);
+    expect(before?.part).toBe('level');
+    expect(
+      beyond && { part: beyond.part, score: Number(beyond.score.toFixed(2)), inBand: beyond.upper > 131 },
+    ).toEqual({
+      part: 'new_range',
+      score: Number((trafficBaselineOptions.threshold / 0.3).toFixed(2)),
+      inBand: true,
+    });
+  });
+
+  it('adds the shape model and the range rule to the fixed state', () => {
+    expect(shaped().stateBytes).toBe(1864 + 6570 + 32);
   });
 });

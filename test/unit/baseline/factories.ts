@@ -76,5 +76,6 @@ export function rounded(estimate: Estimate | undefined, digits = 1): Estimate | 
     lower: r(estimate.lower),
     upper: r(estimate.upper),
     score: r(estimate.score),
+    part: estimate.part,
   };
 }

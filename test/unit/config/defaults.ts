@@ -36,7 +36,7 @@ export const DEFAULT_CONFIG: Config = {
       learningMs: 3_600_000,
     },
     plaintext: { enabled: true, threshold: 1, openAfterPolls: 1, closeAfterPolls: 2 },
-    traffic: { enabled: true, threshold: 5, openAfterPolls: 3, closeAfterPolls: 3 },
+    traffic: { enabled: true, threshold: 5, openAfterPolls: 3, closeAfterPolls: 3, shapeModel: false },
     errors: { enabled: true, threshold: 4, openAfterPolls: 3, closeAfterPolls: 3 },
   },
 };

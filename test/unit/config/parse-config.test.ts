@@ -72,7 +72,7 @@ describe('parseConfig of a file that sets every key', () => {
           learningMs: 0,
         },
         plaintext: { enabled: false, threshold: 0.5, openAfterPolls: 3, closeAfterPolls: 4 },
-        traffic: { enabled: false, threshold: 5, openAfterPolls: 3, closeAfterPolls: 3 },
+        traffic: { enabled: false, threshold: 5, openAfterPolls: 3, closeAfterPolls: 3, shapeModel: true },
         errors: { enabled: true, threshold: 3.5, openAfterPolls: 2, closeAfterPolls: 3 },
       },
     } satisfies Config);

@@ -2,6 +2,8 @@ import type { EngineResult } from '../../../src/core/engine';
 import type { EdgeSample } from '../../../src/core/mesh';
 import type { Finding } from '../../../src/core/types';
 import {
+  assessmentsOf,
+  dailyCycle,
   DAY,
   defaultOptions,
   denied,
@@ -158,5 +160,42 @@ describe('the engine under a flood of new principals', () => {
     expect(engine.tracked()).toEqual({ traffic: 1, errors: 1, unauthorized: 1, new_caller: 4 });
     // shop/cart from traffic, errors and unauthorized, and the denied edge x/y -> shop/cart.
     expect(engine.drainDrops()).toEqual({ capacity: 0, evicted: 4 });
+  });
+});
+
+describe('the traffic detector with the shape model on', () => {
+  it('holds an event part (a new range) in its assessments for 15 minutes, so a finding opens and an alert can', () => {
+    const engine = newEngine((o) => {
+      o.baselines.traffic = { ...o.baselines.traffic, shape: true };
+    });
+    const cycle = dailyCycle(20);
+    replay(
+      engine,
+      T0,
+      T0 + 3 * DAY,
+      5 * MINUTE,
+      (t) => [requests('shop/frontend', 'shop/cart', cycle(t))],
+      false,
+    );
+    // At the daily peak (30/s, 1% noise): one poll 1.5/s above every rate cart has had, 7% of its range and
+    // well inside its band (not a level anomaly), then back to normal.
+    const at = T0 + 3 * DAY + 18 * HOUR;
+    const polls = replay(
+      engine,
+      at,
+      at + 20 * MINUTE,
+      MINUTE,
+      (t) => [requests('shop/frontend', 'shop/cart', t === at ? 32.5 : cycle(t))],
+      true,
+    );
+    const traffic = polls.map((r) => assessmentsOf(r, 'traffic')[0]);
+    const held = traffic.map((a) => a?.part);
+    expect(held.slice(0, 15)).toEqual(Array(15).fill('new_range'));
+    expect(held.slice(15)).toEqual(Array(5).fill('level'));
+    // A closing finding explains its last poll, which is back to normal.
+    expect(polls.flatMap((r) => r.transitions.map((t) => [t.kind, t.finding.part]))).toEqual([
+      ['opened', 'new_range'],
+      ['closed', 'level'],
+    ]);
   });
 });
