@@ -4,14 +4,7 @@
  * Run after a build: node --expose-gc dist/bench/baseline-memory.js [N]
  */
 import { createBaseline, trafficBaselineOptions, type Baseline } from '../src/core/baseline';
-
-function heapAfterGc(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error('run with node --expose-gc');
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
-}
+import { heapAfterGc } from './heap';
 
 function main(): void {
   const count = Number(process.argv[2] ?? 20000);

@@ -22,6 +22,7 @@ import {
 import { createBaseline, trafficBaselineOptions } from '../src/core/baseline';
 import { ShapeModel } from '../src/core/baseline/shape';
 import { SpatialRange } from '../src/core/baseline/spatial';
+import { heapAfterGc } from './heap';
 
 /** Which part raised a row's combined score. */
 export type Part = 'level' | 'shape' | 'new_range';
@@ -266,14 +267,6 @@ function nsPerValue(
     }
   }
   return Number(process.hrtime.bigint() - start) / values;
-}
-
-function heapAfterGc(): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error('run with node --expose-gc for --cost');
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
 }
 
 /** Heap bytes per series of `count` instances, each fed three days of 5-minute values (calibrated). */

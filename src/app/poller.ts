@@ -186,11 +186,11 @@ export class Poller {
     const state = decodeTelemetry(REQUIRED, samples);
     const presence = labelPresence(REQUIRED, state);
     const blind = blindness(state);
-    const blindSet = new Set(blindDetectors(blind));
+    const blindNames = new Set(blindDetectors(blind));
     this.deps.metrics.publishLabelPresence(presence);
     this.deps.metrics.publishTelemetry(
       checkedMetrics().map((metric) => ({ metric, present: state.present.has(metric) })),
-      DETECTORS.map((detector) => ({ detector, blind: blindSet.has(detector) })),
+      DETECTORS.map((detector) => ({ detector, blind: blindNames.has(detector) })),
     );
     this.reportLayers(state);
     const missing = new Set(

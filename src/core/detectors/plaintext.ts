@@ -113,9 +113,14 @@ function servedPlaintext(samples: readonly EdgeSample[]): Map<string, { sample: 
   const refused = new Map<string, number>();
   const caller = (s: EdgeSample): string =>
     `${destinationKey(s.destination)}|${s.caller.cluster}/${s.caller.namespace}/${s.caller.workload}/${s.caller.principal}`;
-  const add = (map: Map<string, { sample: EdgeSample; rate: number }>, key: string, s: EdgeSample): void => {
+  const add = (
+    map: Map<string, { sample: EdgeSample; rate: number }>,
+    key: string,
+    s: EdgeSample,
+    rate = s.rate,
+  ): void => {
     const prior = map.get(key);
-    map.set(key, { sample: prior?.sample ?? s, rate: (prior?.rate ?? 0) + s.rate });
+    map.set(key, { sample: prior?.sample ?? s, rate: (prior?.rate ?? 0) + rate });
   };
   const viaWaypoint = new Map<string, { sample: EdgeSample; rate: number }>();
   for (const s of samples) {
@@ -126,9 +131,7 @@ function servedPlaintext(samples: readonly EdgeSample[]): Map<string, { sample: 
     else if (s.kind === 'denied_connections') refused.set(key, (refused.get(key) ?? 0) + s.rate);
   }
   for (const [key, served] of viaWaypoint) {
-    if (out.has(`http|${caller(served.sample)}`)) continue;
-    const prior = out.get(key);
-    out.set(key, { sample: prior?.sample ?? served.sample, rate: (prior?.rate ?? 0) + served.rate });
+    if (!out.has(`http|${caller(served.sample)}`)) add(out, key, served.sample, served.rate);
   }
   for (const [key, served] of out) {
     const rate = served.rate - (refused.get(key) ?? 0);

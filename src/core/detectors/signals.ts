@@ -58,14 +58,10 @@ export function sumByDestination(
   return out;
 }
 
-/** The destinations that `keep` selects samples of, by key, without per-caller sums. */
-export function destinationsOf(
-  samples: readonly EdgeSample[],
-  keep: (s: EdgeSample) => boolean = () => true,
-): Map<string, Destination> {
+/** The destinations of the samples, by key, without per-caller sums. */
+export function destinationsOf(samples: readonly EdgeSample[]): Map<string, Destination> {
   const out = new Map<string, Destination>();
   for (const s of samples) {
-    if (!keep(s)) continue;
     const key = destinationKey(s.destination);
     if (!out.has(key)) out.set(key, s.destination);
   }

@@ -2,7 +2,7 @@
 import { engineOptions } from '../../../src/app/engine-options';
 import { parseConfig } from '../../../src/config/load';
 import { DetectionEngine, type EngineOptions, type EngineResult } from '../../../src/core/engine';
-import { NO_CALLER, type EdgeSample, type MeshSnapshot } from '../../../src/core/mesh';
+import { NO_CALLER, type EdgeKind, type EdgeSample, type MeshSnapshot } from '../../../src/core/mesh';
 import type { Caller, DetectorName, Destination } from '../../../src/core/types';
 
 /** Start of the synthetic time line: a Monday, 00:00 UTC. */
@@ -39,16 +39,28 @@ export function plaintextCaller(path: string): Caller {
 
 const isPlain = (policy: string): boolean => policy === 'none' || policy === 'unknown';
 
-/** Server-side requests per second on the edge `from` -> `to` (a sidecar's or a waypoint's). */
-export function requests(from: string, to: string, rate: number, policy = 'mutual_tls'): EdgeSample {
+/** A sample of `kind` on the edge `from` -> `to`; a plaintext policy leaves the caller without identity. */
+function edge(
+  kind: EdgeKind,
+  from: string,
+  to: string,
+  rate: number,
+  policy: string,
+  reporter = '',
+): EdgeSample {
   return {
     destination: dest(to),
     caller: isPlain(policy) ? plaintextCaller(from) : caller(from),
     policy,
-    kind: 'requests',
-    reporter: '',
+    kind,
+    reporter,
     rate,
   };
+}
+
+/** Server-side requests per second on the edge `from` -> `to` (a sidecar's or a waypoint's). */
+export function requests(from: string, to: string, rate: number, policy = 'mutual_tls'): EdgeSample {
+  return edge('requests', from, to, rate, policy);
 }
 
 /**
@@ -62,31 +74,17 @@ export function connections(
   policy = 'mutual_tls',
   reporter = 'destination',
 ): EdgeSample {
-  return {
-    destination: dest(to),
-    caller: isPlain(policy) ? plaintextCaller(from) : caller(from),
-    policy,
-    kind: 'tcp_connections',
-    reporter,
-    rate,
-  };
+  return edge('tcp_connections', from, to, rate, policy, reporter);
 }
 
 /** Denied (401/403) requests per second on the edge `from` -> `to`. */
 export function denied(from: string, to: string, rate: number): EdgeSample {
-  return { destination: dest(to), caller: caller(from), policy: '', kind: 'denied', reporter: '', rate };
+  return edge('denied', from, to, rate, '');
 }
 
 /** Connections per second an L4 policy refused on the edge `from` -> `to` (ztunnel's DENY). */
 export function deniedConnections(from: string, to: string, rate: number, policy = 'mutual_tls'): EdgeSample {
-  return {
-    destination: dest(to),
-    caller: isPlain(policy) ? plaintextCaller(from) : caller(from),
-    policy,
-    kind: 'denied_connections',
-    reporter: '',
-    rate,
-  };
+  return edge('denied_connections', from, to, rate, policy);
 }
 
 /** 5xx responses per second of a destination (the query sums them per destination only). */
