@@ -19,45 +19,28 @@ import {
   type NabProfileName,
   type ScoredFile,
 } from '../src/bench/nab/scorer';
-import { createBaseline, trafficBaselineOptions } from '../src/core/baseline';
+import { createBaseline, strongestPart, trafficBaselineOptions } from '../src/core/baseline';
 import { ShapeModel } from '../src/core/baseline/shape';
 import { SpatialRange } from '../src/core/baseline/spatial';
+import type { AnomalyPart } from '../src/core/types';
 import { heapAfterGc } from './heap';
-
-/** Which part raised a row's combined score. */
-export type Part = 'level' | 'shape' | 'new_range';
 
 /** The detector's default threshold: the seasonal deviation's, in noise widths. */
 const DEFAULT_THRESHOLD = trafficBaselineOptions.threshold;
-// A shape score of 0.3 reaches the default threshold: an anomaly whose best match fell clearly below
-// both vigilances (or missed the current level) counts, a new cluster just under the lower one does not.
-const SHAPE_SCALE = DEFAULT_THRESHOLD / 0.3;
-// A new range counts as a full-strength shape anomaly (HTM's spatial rule outputs 1.0): it fires at any
-// threshold of the sweep.
-const NEW_RANGE_SCORE = SHAPE_SCALE;
 
 /**
- * The combined score on the detector's threshold scale, and the part that raised it: the largest of the
- * seasonal deviation times `levelWeight`, the shape score times SHAPE_SCALE, and NEW_RANGE_SCORE for a
- * new range. `part` is undefined when every part is 0.
+ * The combined score on the detector's threshold scale, and the part that raised it, as the baseline
+ * with `shape: true` combines them (`strongestPart`), the seasonal deviation weighted by `levelWeight`.
+ * `part` is undefined when every part is 0.
  */
 export function combinedScore(
   deviation: number,
   shape: number,
   newRange: boolean,
   levelWeight: number,
-): { score: number; part: Part | undefined } {
-  let score = levelWeight * deviation;
-  let part: Part | undefined = score > 0 ? 'level' : undefined;
-  if (SHAPE_SCALE * shape > score) {
-    score = SHAPE_SCALE * shape;
-    part = 'shape';
-  }
-  if (newRange && NEW_RANGE_SCORE > score) {
-    score = NEW_RANGE_SCORE;
-    part = 'new_range';
-  }
-  return { score, part };
+): { score: number; part: AnomalyPart | undefined } {
+  const strongest = strongestPart(levelWeight * deviation, DEFAULT_THRESHOLD, shape, newRange);
+  return { score: strongest.score, part: strongest.score > 0 ? strongest.part : undefined };
 }
 
 /** The parts' outputs for one file, computed once (the deviation per detector threshold, on demand). */
@@ -69,7 +52,10 @@ interface FileParts {
 }
 
 /** A model: the row scores on the threshold scale, and the part that raised each. */
-type Model = (file: FileParts, threshold: number) => { scores: Float64Array; parts: (Part | undefined)[] };
+type Model = (
+  file: FileParts,
+  threshold: number,
+) => { scores: Float64Array; parts: (AnomalyPart | undefined)[] };
 
 const SWEEP = [3, 3.5, 4, 4.5, 5, 5.5, 6, 7, 8, 9, 10, 11, 12];
 const PROFILES: readonly NabProfileName[] = ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate'];
@@ -116,7 +102,7 @@ function model(
     const n = f.series.values.length;
     const dev = level === undefined ? undefined : deviation(f, t / level.weight, level.novelty);
     const scores = new Float64Array(n);
-    const parts: (Part | undefined)[] = new Array<Part | undefined>(n);
+    const parts: (AnomalyPart | undefined)[] = new Array<AnomalyPart | undefined>(n);
     for (let i = 0; i < n; i++) {
       const c = combinedScore(
         dev?.[i] ?? 0,
@@ -145,7 +131,7 @@ const models: Record<string, Model> = {
     const baseline = createBaseline({ ...trafficBaselineOptions, threshold: t, shape: true });
     const n = f.series.values.length;
     const scores = new Float64Array(n);
-    const parts: (Part | undefined)[] = new Array<Part | undefined>(n);
+    const parts: (AnomalyPart | undefined)[] = new Array<AnomalyPart | undefined>(n);
     for (let i = 0; i < n; i++) {
       const e = baseline.observe(f.series.timesMs[i] ?? 0, f.series.values[i]);
       scores[i] = e?.score ?? 0;
@@ -182,19 +168,19 @@ function scoreAt(files: readonly FileParts[], m: Model, threshold: number): Halv
 
 /** Where the standard points go at one threshold: windows found and false-positive rows, by part. */
 interface Diagnosis {
-  found: Record<Part, number>;
+  found: Record<AnomalyPart, number>;
   missed: string[];
-  falsePositiveRows: Record<Part, number>;
-  falsePositiveCost: Record<Part, number>;
+  falsePositiveRows: Record<AnomalyPart, number>;
+  falsePositiveCost: Record<AnomalyPart, number>;
 }
 
 function diagnose(files: readonly FileParts[], m: Model, threshold: number): Diagnosis {
-  const zero = (): Record<Part, number> => ({ level: 0, shape: 0, new_range: 0 });
+  const zero = (): Record<AnomalyPart, number> => ({ level: 0, shape: 0, new_range: 0 });
   const d: Diagnosis = { found: zero(), missed: [], falsePositiveRows: zero(), falsePositiveCost: zero() };
   for (const f of files) {
     const { scores, parts } = m(f, threshold);
     const rows = rowWeights({ rows: scores.length, windows: f.series.windows }, nabProfiles.standard);
-    const best = f.series.windows.map((): { weight: number; part: Part | undefined } => ({
+    const best = f.series.windows.map((): { weight: number; part: AnomalyPart | undefined } => ({
       weight: -Infinity,
       part: undefined,
     }));
@@ -216,7 +202,7 @@ function diagnose(files: readonly FileParts[], m: Model, threshold: number): Dia
       else d.found[b.part] += 1;
     });
   }
-  for (const part of Object.keys(d.falsePositiveCost) as Part[])
+  for (const part of Object.keys(d.falsePositiveCost) as AnomalyPart[])
     d.falsePositiveCost[part] = Number(d.falsePositiveCost[part].toFixed(2));
   return d;
 }

@@ -21,25 +21,27 @@ export class SeriesTable<T> {
 
   /** The state of `key`, created with `create` if new and there is room; undefined when refused. */
   touch(key: string, nowMs: number, create: () => T): T | undefined {
+    return this.touchOrCreate(key, nowMs, create, true);
+  }
+
+  /** Like `touch`, but a refusal is not counted: for entries that only help (an alias of another). */
+  touchIfRoom(key: string, nowMs: number, create: () => T): T | undefined {
+    return this.touchOrCreate(key, nowMs, create, false);
+  }
+
+  private touchOrCreate(key: string, nowMs: number, create: () => T, countRefusal: boolean): T | undefined {
     const entry = this.entries.get(key);
     if (entry) {
       entry.lastSeenMs = Math.max(entry.lastSeenMs, nowMs);
       return entry.state;
     }
     if (this.entries.size >= this.capacity) {
-      this.drops.capacity += 1;
+      if (countRefusal) this.drops.capacity += 1;
       return undefined;
     }
     const state = create();
     this.entries.set(key, { state, lastSeenMs: nowMs });
     return state;
-  }
-
-  /** Like `touch`, but a refusal is not counted: for entries that only help (an alias of another). */
-  touchIfRoom(key: string, nowMs: number, create: () => T): T | undefined {
-    return this.entries.has(key) || this.entries.size < this.capacity
-      ? this.touch(key, nowMs, create)
-      : undefined;
   }
 
   /** The state of `key` without touching it. */

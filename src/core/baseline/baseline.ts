@@ -169,21 +169,26 @@ class SeasonalBaseline implements Baseline {
 }
 
 /**
- * One score on the threshold scale from the three parts: the deviation (with its shape novelty) as it
- * is, the shape model's score scaled so that SHAPE_AT_THRESHOLD reaches the threshold, and a new range
- * as a full shape score. The largest names the part; the band stays the deviation's.
+ * One score on the threshold scale from the three parts, and the part that is largest: the level's
+ * score (the deviation, with its shape novelty) as it is, the shape model's score scaled so that
+ * SHAPE_AT_THRESHOLD reaches the threshold, and a new range as a full shape score.
  */
-function combineParts(estimate: Estimate, threshold: number, shape: number, newRange: boolean): Estimate {
+export function strongestPart(
+  level: number,
+  threshold: number,
+  shape: number,
+  newRange: boolean,
+): { score: number; part: AnomalyPart } {
   const scale = threshold / SHAPE_AT_THRESHOLD;
-  let { score, part } = estimate;
-  if (scale * shape > score) {
-    score = scale * shape;
-    part = 'shape';
-  }
-  if (newRange && scale > score) {
-    score = scale;
-    part = 'new_range';
-  }
+  let strongest: { score: number; part: AnomalyPart } = { score: level, part: 'level' };
+  if (scale * shape > strongest.score) strongest = { score: scale * shape, part: 'shape' };
+  if (newRange && scale > strongest.score) strongest = { score: scale, part: 'new_range' };
+  return strongest;
+}
+
+/** The estimate with the score of its strongest part; the band stays the deviation's. */
+function combineParts(estimate: Estimate, threshold: number, shape: number, newRange: boolean): Estimate {
+  const { score, part } = strongestPart(estimate.score, threshold, shape, newRange);
   return score === estimate.score ? estimate : { ...estimate, score, part };
 }
 

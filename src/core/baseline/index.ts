@@ -1,5 +1,5 @@
 /** The baseline every detector scores against; see docs/baselines.md. */
-export { createBaseline, type Baseline, type Estimate } from './baseline';
+export { createBaseline, strongestPart, type Baseline, type Estimate } from './baseline';
 export {
   baselineDefaults,
   resolveBaselineOptions,

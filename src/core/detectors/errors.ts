@@ -1,7 +1,7 @@
 import { destinationKey } from '../keys';
 import type { EdgeSample } from '../mesh';
 import type { DestinationValue } from './baseline-detector';
-import { sumByDestination } from './signals';
+import { totalsByDestination } from './signals';
 
 /** The `signal` label of the 5xx ratio. */
 export const ERROR_RATIO_SIGNAL = 'server_error_ratio';
@@ -13,8 +13,8 @@ export const ERROR_RATIO_SIGNAL = 'server_error_ratio';
  * behind it (rate times window), which the baseline takes as the count its noise depends on.
  */
 export function errorRatios(samples: readonly EdgeSample[], rateWindowSeconds: number): DestinationValue[] {
-  const errors = sumByDestination(samples, (s) => s.kind === 'server_errors');
-  return [...sumByDestination(samples, (s) => s.kind === 'requests').values()]
+  const errors = totalsByDestination(samples, (s) => s.kind === 'server_errors');
+  return [...totalsByDestination(samples, (s) => s.kind === 'requests').values()]
     .filter((t) => t.total > 0)
     .map((t) => ({
       destination: t.destination,

@@ -1,8 +1,8 @@
 import { destinationKey } from '../keys';
-import type { EdgeSample } from '../mesh';
+import { layerOf, type EdgeSample } from '../mesh';
 import type { SeriesTable } from '../series-table';
 import type { Assessment, Caller, CallerContribution, Destination, Layer } from '../types';
-import { callerKey, knownCluster, layersOf, sumByDestination, topContributions } from './signals';
+import { callerKey, knownCluster, layersOf, topContributions, workloadKey } from './signals';
 
 /** The `signal` label of the new callers' rate. */
 export const NEW_CALLER_SIGNAL = 'new_caller_requests_per_second';
@@ -69,27 +69,17 @@ export class NewCallerDetector {
       !live || (!this.sawHistory && timeMs - (this.firstLiveMs ?? timeMs) < this.options.learningMs);
     const o = this.options;
     const result: NewCallerResult = { assessments: [], callers: [] };
-    const traffic = sumByDestination(
-      samples,
-      (s) => (s.kind === 'requests' || s.kind === 'tcp_connections') && s.rate > 0,
-      (caller, layer) =>
-        `${layer}|${callerKey(caller)}@${knownCluster(caller.cluster) ? caller.cluster : ''}`,
-    );
-    for (const sums of traffic.values()) {
+    for (const sums of callersByDestination(samples).values()) {
       const fresh: CallerContribution[] = [];
       const destination = destinationKey(sums.destination);
       const create = (): KnownEdge => ({ firstSeenMs: learning ? -Infinity : timeMs });
-      for (const c of preferRequests(sums.callers.values())) {
+      for (const c of sums.callers.values()) {
         const edge = this.edges.touch(`${destination}|${callerKey(c.caller)}`, timeMs, create);
         if (!edge) continue;
         // A workload known by its identity is known without it too: when it falls back to
         // plaintext it is the plaintext detector's finding, not a stranger calling.
         if (c.caller.principal !== 'unknown' && c.caller.workload !== 'unknown') {
-          this.edges.touchIfRoom(
-            `${destination}|${callerKey({ ...c.caller, principal: 'unknown' })}`,
-            timeMs,
-            create,
-          );
+          this.edges.touchIfRoom(`${destination}|${workloadKey(c.caller)}`, timeMs, create);
         }
         const since = Math.max(edge.firstSeenMs, this.clusterFirstSeen(edge, c.caller, timeMs, learning));
         if (timeMs - since < o.newForMs) fresh.push({ ...c, isNew: true });
@@ -148,15 +138,27 @@ export class NewCallerDetector {
 }
 
 /**
- * One contribution per caller (and cluster): its requests where it sends any, else its
- * connections. An edge seen at L7 and at L4 is one edge, and its requests are what it does.
+ * Each destination's callers with traffic, one contribution per caller (and cluster): its
+ * requests where it sends any, else its connections. An edge seen at L7 and at L4 is one edge, and
+ * its requests are what it does.
  */
-function preferRequests(contributions: Iterable<CallerContribution>): CallerContribution[] {
-  const byCaller = new Map<string, CallerContribution>();
-  for (const c of contributions) {
-    const key = `${callerKey(c.caller)}@${knownCluster(c.caller.cluster) ? c.caller.cluster : ''}`;
-    const prior = byCaller.get(key);
-    if (!prior || (prior.layer === 'tcp' && c.layer === 'http')) byCaller.set(key, c);
+function callersByDestination(
+  samples: readonly EdgeSample[],
+): Map<string, { destination: Destination; callers: Map<string, CallerContribution> }> {
+  const out = new Map<string, { destination: Destination; callers: Map<string, CallerContribution> }>();
+  for (const s of samples) {
+    if (!(s.rate > 0 && (s.kind === 'requests' || s.kind === 'tcp_connections'))) continue;
+    const key = destinationKey(s.destination);
+    let sums = out.get(key);
+    if (!sums) {
+      sums = { destination: s.destination, callers: new Map() };
+      out.set(key, sums);
+    }
+    const caller = `${callerKey(s.caller)}@${knownCluster(s.caller.cluster) ? s.caller.cluster : ''}`;
+    const layer = layerOf(s.kind);
+    const prior = sums.callers.get(caller);
+    if (prior?.layer === layer) prior.rate += s.rate;
+    else if (!prior || layer === 'http') sums.callers.set(caller, { caller: s.caller, rate: s.rate, layer });
   }
-  return [...byCaller.values()];
+  return out;
 }

@@ -66,12 +66,7 @@ export function assessPlaintext(
   for (const [edge, { sample, rate }] of servedPlaintext(samples)) {
     const tally = tallyOf(sample.destination);
     tally.plaintext += rate;
-    const prior = tally.callers.get(edge);
-    tally.callers.set(edge, {
-      caller: sample.caller,
-      rate: (prior?.rate ?? 0) + rate,
-      layer: layerOf(sample.kind),
-    });
+    tally.callers.set(edge, { caller: sample.caller, rate, layer: layerOf(sample.kind) });
   }
 
   const upper = options.threshold / options.rateWindowSeconds;
@@ -120,7 +115,8 @@ function servedPlaintext(samples: readonly EdgeSample[]): Map<string, { sample: 
     rate = s.rate,
   ): void => {
     const prior = map.get(key);
-    map.set(key, { sample: prior?.sample ?? s, rate: (prior?.rate ?? 0) + rate });
+    if (prior) prior.rate += rate;
+    else map.set(key, { sample: s, rate });
   };
   const viaWaypoint = new Map<string, { sample: EdgeSample; rate: number }>();
   for (const s of samples) {

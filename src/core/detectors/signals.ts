@@ -15,9 +15,12 @@ export interface DestinationSums {
  * (plaintext). The principal is the identity authorization policy sees, the same from any cluster.
  */
 export function callerKey(caller: Caller): string {
-  return caller.principal !== 'unknown'
-    ? caller.principal
-    : `workload:${caller.cluster}/${caller.namespace}/${caller.workload}`;
+  return caller.principal !== 'unknown' ? caller.principal : workloadKey(caller);
+}
+
+/** The key a caller has without its identity: its workload, with its cluster. */
+export function workloadKey(caller: Caller): string {
+  return `workload:${caller.cluster}/${caller.namespace}/${caller.workload}`;
 }
 
 /** The key of one caller's contribution on one layer. */
@@ -30,14 +33,10 @@ export function knownCluster(cluster: string): boolean {
   return cluster !== '' && cluster !== 'unknown';
 }
 
-/**
- * Sums the samples that `keep` selects, per destination and per caller and layer (or per
- * `keyOf`, for a detector that tells more callers apart).
- */
+/** Sums the samples that `keep` selects, per destination and per caller and layer. */
 export function sumByDestination(
   samples: readonly EdgeSample[],
   keep: (s: EdgeSample) => boolean,
-  keyOf: (caller: Caller, layer: Layer) => string = callerLayerKey,
 ): Map<string, DestinationSums> {
   const out = new Map<string, DestinationSums>();
   for (const sample of samples) {
@@ -51,9 +50,10 @@ export function sumByDestination(
     const rate = sample.rate;
     sums.total += rate;
     const layer = layerOf(sample.kind);
-    const ck = keyOf(sample.caller, layer);
+    const ck = callerLayerKey(sample.caller, layer);
     const prior = sums.callers.get(ck);
-    sums.callers.set(ck, { caller: prior?.caller ?? sample.caller, rate: (prior?.rate ?? 0) + rate, layer });
+    if (prior) prior.rate += rate;
+    else sums.callers.set(ck, { caller: sample.caller, rate, layer });
   }
   return out;
 }
@@ -69,7 +69,7 @@ export function destinationsOf(samples: readonly EdgeSample[]): Map<string, Dest
 }
 
 /** Per-destination totals of the samples `keep` selects, without per-caller sums. */
-function totalsByDestination(
+export function totalsByDestination(
   samples: readonly EdgeSample[],
   keep: (s: EdgeSample) => boolean,
 ): Map<string, { destination: Destination; total: number }> {
