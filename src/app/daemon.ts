@@ -6,7 +6,7 @@ import { createScheduler } from '../adapters/scheduler';
 import { AlertmanagerPush } from '../adapters/alertmanager/push';
 import { describeError } from './errors';
 import { Poller, type InstantQueryApi } from './poller';
-import { warmUp, type RangeQueryApi } from './warmup';
+import { coarseMeshQueryOf, warmUp, type RangeQueryApi, type WarmupProgress } from './warmup';
 
 /** What the daemon is built from; the Prometheus client is passed in so tests can wrap it. */
 export interface DaemonDeps {
@@ -110,15 +110,22 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
           });
     const report = await warmUp(
       deps.prometheus,
-      poller,
+      {
+        meshQuery: poller.meshQuery,
+        coarseMeshQuery: coarseMeshQueryOf(config),
+        learn: (s, b) => poller.learn(s, b),
+      },
       {
         lookbackMs: config.warmup.lookbackMs,
         stepMs: config.warmup.stepMs,
+        coarseStepMs: config.warmup.coarseStepMs,
+        recentMs: config.warmup.recentMs,
         maxSamplesPerQuery: config.warmup.maxSamplesPerQuery,
         endMs,
         blind,
         retryDelayMs: Math.min(config.poll.intervalMs, 30_000),
         signal: warmupAbort.signal,
+        onProgress: (progress) => publishWarmupProgress(metrics, progress),
       },
       logger,
       now,
@@ -173,4 +180,11 @@ export async function startDaemon(deps: DaemonDeps): Promise<Daemon> {
       logger.info('stopped');
     },
   };
+}
+
+/** `meshwatch_warmup_steps{state}` and `meshwatch_warmup_remaining_seconds` (NaN: no pace yet). */
+function publishWarmupProgress(metrics: MeshwatchMetrics, progress: WarmupProgress): void {
+  metrics.warmupSteps.labels('planned').set(progress.plannedSteps);
+  metrics.warmupSteps.labels('done').set(progress.doneSteps);
+  metrics.warmupRemaining.set(progress.remainingMs / 1000);
 }

@@ -1,3 +1,4 @@
+import type { BodySink } from '../adapters/prometheus/types';
 import type { Config } from '../config/types';
 import {
   allRequiredLabels,
@@ -17,7 +18,7 @@ import type { DetectorName, Finding, Layer } from '../core/types';
 import type { Logger } from '../adapters/logger';
 import type { MeshwatchMetrics } from '../adapters/metrics/metrics';
 import { decodeTelemetry, labelPresence, requiredLabelsQuery, type LabelPresence } from '../signals/labels';
-import { decodeMesh } from '../signals/mesh';
+import { MeshDecoder } from '../signals/mesh-decoder';
 import type { InstantSample } from '../signals/types';
 import { engineOptions, meshQueryOf } from './engine-options';
 import { describeError } from './errors';
@@ -29,6 +30,11 @@ export interface InstantQueryApi {
     promql: string,
     options?: { timeMs?: number; signal?: AbortSignal },
   ): Promise<{ data: InstantSample[]; warnings: string[] }>;
+  queryWith<T>(
+    promql: string,
+    sink: (query: string) => BodySink<T>,
+    options?: { timeMs?: number; signal?: AbortSignal },
+  ): Promise<T>;
 }
 
 /** What a poller is built from. */
@@ -54,6 +60,8 @@ export class Poller {
   /** The mesh query, also replayed over history by the warm-up. */
   readonly meshQuery: string;
   readonly labelsQuery = requiredLabelsQuery(REQUIRED);
+  /** Decodes the mesh query's answers, with the strings of the mesh interned from one poll to the next. */
+  readonly decoder = new MeshDecoder();
   private readonly now: () => number;
   private missingLabels = new Set<string>();
   private layers: readonly Layer[] | undefined;
@@ -80,11 +88,15 @@ export class Poller {
     const endTimer = metrics.pollDuration.startTimer();
     try {
       const [mesh, labels] = await Promise.all([
-        this.query(this.meshQuery, atMs, signal),
+        this.deps.prometheus.queryWith(this.meshQuery, (query) => this.decoder.sink(query), {
+          timeMs: atMs,
+          signal,
+        }),
         this.query(this.labelsQuery, atMs, signal),
       ]);
+      this.warn(this.meshQuery, mesh.warnings);
       const blind = this.checkLabels(labels);
-      const result = this.engine.observe({ timeMs: atMs, samples: decodeMesh(mesh) }, true, blind);
+      const result = this.engine.observe({ timeMs: atMs, samples: mesh.samples }, true, blind);
       this.publish(result);
 
       metrics.prometheusUp.set(1);
@@ -96,7 +108,7 @@ export class Poller {
         {
           evaluatedAt: new Date(atMs).toISOString(),
           durationSeconds: Math.round(seconds * 1000) / 1000,
-          series: mesh.length,
+          series: mesh.series,
           findings: this.engine.findings().length,
           blind: [...blind],
         },
@@ -143,19 +155,24 @@ export class Poller {
     signal: AbortSignal | undefined,
   ): Promise<InstantSample[]> {
     const result = await this.deps.prometheus.query(promql, { timeMs: atMs, signal });
-    for (const warning of result.warnings) {
+    this.warn(promql, result.warnings);
+    return result.data;
+  }
+
+  /** Counts and logs the warnings Prometheus sent with an answer. */
+  private warn(promql: string, warnings: readonly string[]): void {
+    for (const warning of warnings) {
       this.deps.metrics.queryWarningsTotal.inc();
       this.deps.logger.warn(
         { query: promql, warning },
         'Prometheus returned a warning with the result; it may be partial',
       );
     }
-    return result.data;
   }
 
   private publish(result: EngineResult): void {
     const { metrics, logger } = this.deps;
-    metrics.publishAssessments(result.detections);
+    metrics.publishAssessments(result.detections, this.deps.config.limits.exportBands);
     metrics.publishPlaintext(result.mtlsRatios, result.plaintextCallers);
     metrics.publishCallers(metrics.unauthorizedRate, result.unauthorizedCallers);
     metrics.publishCallers(metrics.newCallerRate, result.newCallers);

@@ -3,7 +3,13 @@
  * keys, and the mapping to the `Config` type. Validation (src/config/resolve.ts), environment
  * variable names and docs/configuration.md (src/config/reference.ts) all derive from this file.
  */
-import type { Config, DetectorCommonConfig, LogLevel } from './types';
+import {
+  BAND_EXPORTS,
+  type BandExport,
+  type Config,
+  type DetectorCommonConfig,
+  type LogLevel,
+} from './types';
 import {
   boolean,
   duration,
@@ -75,8 +81,10 @@ export const CONFIG_SCHEMA = section('meshwatch configuration', {
         min: '1ms',
       }),
       max_response_bytes: integer({
-        doc: 'Responses larger than this are refused, so a runaway query cannot exhaust memory.',
-        default: 50 * 1024 * 1024,
+        doc: "Responses larger than this (after decompression) are refused, so a runaway query cannot exhaust memory; the poll fails with a message naming the size. 128 MiB holds the mesh query of the design's largest mesh (2,000 destinations, 100,000+ series: 37-55 MB) more than twice over.",
+        // The largest mesh answers 37-55 MB (bench/mesh-answer.ts at 2,000 destinations: ~54 MB);
+        // 128 MiB leaves room for longer names and more kinds per edge, and is still a bound.
+        default: 128 * 1024 * 1024,
         min: 1,
       }),
       bearer_token_file: filePath({ doc: 'File holding a bearer token for the Authorization header.' }),
@@ -122,9 +130,21 @@ export const CONFIG_SCHEMA = section('meshwatch configuration', {
       max: '30d',
     }),
     step: duration({
-      doc: 'Resolution of the history replayed; equal to poll.interval replays exactly what live polls would have seen, coarser is faster on large meshes.',
+      doc: 'Resolution of the recent history (warmup.recent) replayed with the live query; equal to poll.interval replays exactly what live polls would have seen, coarser is faster on large meshes.',
       default: '1m',
       min: '1s',
+    }),
+    coarse_step: duration({
+      doc: 'Resolution of the older history: one step per coarse_step, each the rate over the whole step (no traffic between steps is missed), teaches the seasonal profiles, the slow level and the known edges what every step would, with far fewer steps (7 days: 168 instead of 10,080). At most 1h, the width of a seasonal hour, and a multiple of warmup.step; 0s (or equal to warmup.step) replays every step at warmup.step.',
+      default: '1h',
+      min: '0s',
+      max: '1h',
+    }),
+    recent: duration({
+      doc: 'The last part of the lookback replayed at warmup.step with the live rate window, after the coarse steps: it seeds what the baselines learn at the live resolution and forget within hours (the fast level, the noise of the live rate window, the recent shape). Rounded up to a whole coarse_step.',
+      default: '2h',
+      min: '0s',
+      max: '30d',
     }),
     max_samples_per_query: integer({
       doc: 'History is fetched in chunks of at most this many samples (series x steps), and never more than the 11,000 points per series Prometheus allows in one query.',
@@ -153,6 +173,11 @@ export const CONFIG_SCHEMA = section('meshwatch configuration', {
       default: 10,
       min: 1,
       max: 100,
+    }),
+    export_bands: oneOf<BandExport>({
+      doc: 'Which detectors export their band (meshwatch_signal_expected, _lower and _upper) per destination: all; learned (only those with a learned baseline: traffic, errors, unauthorized; the bands of new_caller and plaintext are constants: 0, 0 and the threshold as a rate), 6 series fewer per destination; none, 15 fewer (the Workload dashboard then draws no band). meshwatch_signal_observed and the scores are always exported.',
+      values: BAND_EXPORTS,
+      default: 'all',
     }),
   }),
   alertmanager: section(
@@ -361,6 +386,17 @@ export const CROSS_KEY_RULES: readonly CrossKeyRule[] = [
       };
     },
   },
+  {
+    doc: 'warmup.coarse_step is 0s or a whole multiple of warmup.step, so that the recent part of the warm-up starts on a step of its own.',
+    check(values) {
+      const { coarse_step: coarse, step } = values.warmup;
+      if (coarse === 0 || coarse % step === 0) return undefined;
+      return {
+        key: 'warmup.coarse_step',
+        problem: `${formatDuration(coarse)} must be 0s or a whole multiple of warmup.step (${formatDuration(step)})`,
+      };
+    },
+  },
   bothOrNeither('prometheus.basic_auth.username', 'prometheus.basic_auth.password_file', (v) => [
     v.prometheus.basic_auth.username,
     v.prometheus.basic_auth.password_file,
@@ -429,12 +465,15 @@ export function toConfig(v: ConfigValues): Config {
       lookbackMs: v.warmup.lookback,
       stepMs: v.warmup.step,
       maxSamplesPerQuery: v.warmup.max_samples_per_query,
+      coarseStepMs: v.warmup.coarse_step,
+      recentMs: v.warmup.recent,
     },
     limits: {
       maxDestinations: v.limits.max_destinations,
       maxEdges: v.limits.max_edges,
       evictAfterMs: v.limits.evict_after,
       topCallers: v.limits.top_callers,
+      exportBands: v.limits.export_bands,
     },
     alertmanager: {
       ...(v.alertmanager.url === undefined ? {} : { url: v.alertmanager.url }),

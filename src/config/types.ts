@@ -6,7 +6,7 @@
 export interface Config {
   prometheus: PrometheusConfig;
   poll: { intervalMs: number; rateWindowMs: number };
-  warmup: { lookbackMs: number; stepMs: number; maxSamplesPerQuery: number };
+  warmup: WarmupConfig;
   limits: LimitsConfig;
   /** Direct push to Alertmanager; off when `url` is unset. */
   alertmanager: { url?: string; timeoutMs: number; resendEveryMs: number };
@@ -15,6 +15,16 @@ export interface Config {
   log: { level: LogLevel };
   telemetry: TelemetryConfig;
   detectors: DetectorsConfig;
+}
+
+/** How history is replayed at start: coarse steps for the older part, live steps for the recent one. */
+export interface WarmupConfig {
+  lookbackMs: number;
+  stepMs: number;
+  maxSamplesPerQuery: number;
+  /** 0: every step of the lookback at `stepMs`. */
+  coarseStepMs: number;
+  recentMs: number;
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -52,7 +62,13 @@ export interface LimitsConfig {
   maxEdges: number;
   evictAfterMs: number;
   topCallers: number;
+  /** Which detectors export their band per destination (`limits.export_bands`). */
+  exportBands: BandExport;
 }
+
+/** Values of `limits.export_bands`. */
+export const BAND_EXPORTS = ['all', 'learned', 'none'] as const;
+export type BandExport = (typeof BAND_EXPORTS)[number];
 
 export interface DetectorsConfig {
   unauthorized: DetectorCommonConfig & { denialCodes: number[]; denialFlags: string[] };

@@ -7,6 +7,7 @@ import type { BlindSet } from './detectors/requirements';
 import { attributeToWorkloads, trafficRates, volumeSamples } from './detectors/signals';
 import { DENIED_SIGNAL, UnauthorizedDetector } from './detectors/unauthorized';
 import { FindingTracker, type FindingPolicy, type FindingTransition } from './findings';
+import { nextKeyGeneration } from './keys';
 import { layerOf, type EdgeSample, type MeshSnapshot } from './mesh';
 import { SeriesTable, type DropCounts } from './series-table';
 import type { Assessment, Caller, DetectorName, Destination, Finding, Layer } from './types';
@@ -100,6 +101,7 @@ export class DetectionEngine {
         rateWindowSeconds: options.rateWindowSeconds,
         newForMs: d.new_caller.newForMs,
         learningMs: d.new_caller.learningMs,
+        aliasRefreshMs: Math.min(3_600_000, d.new_caller.forgetAfterMs / 16),
         topCallers: options.topCallers,
       },
       table(options.maxEdges, d.new_caller.forgetAfterMs),
@@ -113,6 +115,7 @@ export class DetectionEngine {
    */
   observe(snapshot: MeshSnapshot, live: boolean, blind: BlindSet = new Set()): EngineResult {
     const { timeMs } = snapshot;
+    nextKeyGeneration();
     const all = attributeToWorkloads(snapshot.samples);
     const d = this.options.detectors;
     const on = (name: DetectorName): boolean =>

@@ -1,5 +1,7 @@
 import type { EdgeKind, EdgeSample, MeshSnapshot } from '../core/mesh';
+import type { Caller } from '../core/types';
 import { NO_CALLER } from '../core/mesh';
+import { Interner } from './interner';
 import { matchAny } from './promql';
 import { formatRange, serverSide } from './selectors';
 import type { InstantSample, RangeSeries } from './types';
@@ -82,53 +84,103 @@ const KINDS = new Set<string>([
   'service_workload',
 ]);
 
+/** The labels of the mesh query's answer that decoding reads, each at its slot in `MeshLabels`. */
+export const MESH_LABELS = [
+  'destination_cluster',
+  'destination_workload_namespace',
+  'destination_workload',
+  'source_cluster',
+  'source_workload_namespace',
+  'source_workload',
+  'source_principal',
+  'connection_security_policy',
+  'reporter',
+  'destination_service_namespace',
+  'destination_service_name',
+  'meshwatch_kind',
+] as const;
+
+/** One series' values of `MESH_LABELS`, by slot; undefined where the series lacks the label. */
+export type MeshLabels = Array<string | undefined>;
+
+/** The slot of each label in `MeshLabels`. */
+export const MESH_SLOT: ReadonlyMap<string, number> = new Map(MESH_LABELS.map((name, i) => [name, i]));
+
+const [DC, DNS, DW, SC, SNS, SW, SP, POLICY, REPORTER, SVC_NS, SVC_NAME, KIND] = MESH_LABELS.map(
+  (_, i) => i,
+) as [number, number, number, number, number, number, number, number, number, number, number, number];
+
+/** What every sample of one series shares: all but its rate. */
+export type SampleTemplate = Omit<EdgeSample, 'rate'>;
+
 /**
- * Decodes one sample of the mesh query; undefined for samples without a destination workload.
- * Prometheus drops empty label values, so a label Istio wrote as `""` arrives absent: a missing
- * caller label is `unknown` like Istio's own unknown, a missing cluster is empty (no cluster label).
+ * Decodes one series' labels into what its samples share; undefined for series without a
+ * destination workload. Prometheus drops empty label values, so a label Istio wrote as `""`
+ * arrives absent: a missing caller label is `unknown` like Istio's own unknown, a missing cluster
+ * is empty (no cluster label). Strings go through `interner`, so every poll's samples share one
+ * `Destination` and one `Caller` object per workload.
  */
-function decodeOne(labels: Record<string, string>, value: number): EdgeSample | undefined {
-  const workload = labels.destination_workload;
-  const kind = labels.meshwatch_kind ?? '';
-  if (!Number.isFinite(value) || !KINDS.has(kind)) return undefined;
+export function sampleTemplate(labels: MeshLabels, interner: Interner): SampleTemplate | undefined {
+  const workload = labels[DW];
+  const kind = labels[KIND] ?? '';
+  if (!KINDS.has(kind)) return undefined;
   const known = workload !== undefined && workload !== '' && workload !== 'unknown';
   // A denial a waypoint answered itself: only its service says where it was going.
-  const byService = !known && kind === 'denied' && labels.destination_service_name !== undefined;
+  const byService = !known && kind === 'denied' && labels[SVC_NAME] !== undefined;
   if (!known && !byService) return undefined;
-  const sample: EdgeSample = {
+  const str = (slot: number, fallback: string): string => interner.string(labels[slot] || fallback);
+  const template: SampleTemplate = {
     destination: byService
-      ? { cluster: '', namespace: labels.destination_service_namespace ?? '', workload: '' }
-      : {
-          cluster: labels.destination_cluster ?? '',
-          namespace: labels.destination_workload_namespace ?? '',
-          workload: workload as string,
-        },
-    caller:
-      kind === 'server_errors' || kind === 'service_workload'
-        ? NO_CALLER
-        : {
-            principal: labels.source_principal || 'unknown',
-            namespace: labels.source_workload_namespace || 'unknown',
-            workload: labels.source_workload || 'unknown',
-            cluster: labels.source_cluster ?? '',
-          },
-    policy: labels.connection_security_policy ?? '',
+      ? interner.destination('', str(SVC_NS, ''), '')
+      : interner.destination(str(DC, ''), str(DNS, ''), interner.string(workload as string)),
+    caller: kind === 'server_errors' || kind === 'service_workload' ? NO_CALLER : callerOf(labels, interner),
+    policy: interner.string(labels[POLICY] ?? ''),
     kind: kind as EdgeKind,
-    reporter: kind === 'tcp_connections' ? (labels.reporter ?? '') : '',
-    rate: value,
+    reporter: kind === 'tcp_connections' ? interner.string(labels[REPORTER] ?? '') : '',
   };
   if (byService || kind === 'service_workload') {
-    sample.service = `${labels.destination_service_namespace ?? ''}/${labels.destination_service_name ?? ''}`;
+    template.service = interner.string(`${labels[SVC_NS] ?? ''}/${labels[SVC_NAME] ?? ''}`);
   }
+  return template;
+}
+
+/** The caller the `source_*` labels name (interned). */
+export function callerOf(labels: MeshLabels, interner: Interner): Caller {
+  const str = (slot: number): string => interner.string(labels[slot] || 'unknown');
+  return interner.caller(str(SP), str(SNS), str(SW), interner.string(labels[SC] ?? ''));
+}
+
+/** A sample of a series: its template with this rate (and this caller). */
+export function withRate(t: SampleTemplate, rate: number, caller: Caller = t.caller): EdgeSample {
+  const sample: EdgeSample = {
+    destination: t.destination,
+    caller,
+    policy: t.policy,
+    kind: t.kind,
+    reporter: t.reporter,
+    rate,
+  };
+  if (t.service !== undefined) sample.service = t.service;
   return sample;
 }
 
+/** The `MeshLabels` of a decoded series' labels. */
+export function meshLabels(labels: Readonly<Record<string, string>>): MeshLabels {
+  const out: MeshLabels = new Array<string | undefined>(MESH_LABELS.length).fill(undefined);
+  for (const name in labels) {
+    const slot = MESH_SLOT.get(name);
+    if (slot !== undefined) out[slot] = labels[name];
+  }
+  return out;
+}
+
 /** Decodes the mesh query's instant vector. */
-export function decodeMesh(samples: readonly InstantSample[]): EdgeSample[] {
+export function decodeMesh(samples: readonly InstantSample[], interner = new Interner()): EdgeSample[] {
   const out: EdgeSample[] = [];
   for (const { labels, value } of samples) {
-    const sample = decodeOne(labels, value);
-    if (sample) out.push(sample);
+    if (!Number.isFinite(value)) continue;
+    const template = sampleTemplate(meshLabels(labels), interner);
+    if (template) out.push(withRate(template, value));
   }
   return out;
 }
@@ -136,14 +188,17 @@ export function decodeMesh(samples: readonly InstantSample[]): EdgeSample[] {
 /**
  * Turns the mesh query's range matrix into one snapshot per step, oldest first, so that history
  * is replayed through the very code a live poll runs. Steps with no sample at all are a gap
- * (Prometheus had no data), not a quiet mesh, and are left out.
+ * (Prometheus had no data), not a quiet mesh, and are left out. Each series' labels are decoded
+ * once, not once per step.
  */
-export function decodeMeshRange(series: readonly RangeSeries[]): MeshSnapshot[] {
+export function decodeMeshRange(series: readonly RangeSeries[], interner = new Interner()): MeshSnapshot[] {
   const byTime = new Map<number, EdgeSample[]>();
   for (const { labels, samples } of series) {
+    const template = sampleTemplate(meshLabels(labels), interner);
+    if (!template) continue;
     for (const [timeMs, value] of samples) {
-      const sample = decodeOne(labels, value);
-      if (!sample) continue;
+      if (!Number.isFinite(value)) continue;
+      const sample = withRate(template, value);
       const bucket = byTime.get(timeMs);
       if (bucket) bucket.push(sample);
       else byTime.set(timeMs, [sample]);

@@ -495,15 +495,19 @@ describe('against a stub server, for faults the real one cannot produce', () => 
     );
   });
 
-  const tooLarge = (query: string): string =>
-    `Prometheus response for query "${query}" is larger than the limit of 1000 bytes: narrow the query (aggregate with sum by) or raise prometheus.max_response_bytes`;
+  const tooLarge = (query: string, size: string): string =>
+    `Prometheus response for query "${query}" ${size}, over the limit of 1000 bytes: raise prometheus.max_response_bytes or narrow the query (aggregate with sum by)`;
 
   it('refuses a body over maxResponseBytes that declares its length', async () => {
-    stub.behave({ kind: 'respond', body: ok({ resultType: 'vector', result: [] }).padEnd(5000) });
+    stub.behave({
+      kind: 'respond',
+      headers: { 'Content-Length': '5000' },
+      body: ok({ resultType: 'vector', result: [] }).padEnd(5000),
+    });
     const error = await rejection(client(base(stub.url, { maxResponseBytes: 1000 })).query('up'));
     expect({ name: error.name, message: error.message }).toEqual({
       name: 'PrometheusResponseError',
-      message: tooLarge('up'),
+      message: tooLarge('up', 'is 5000 bytes (its Content-Length)'),
     });
   });
 
@@ -516,19 +520,21 @@ describe('against a stub server, for faults the real one cannot produce', () => 
     const error = await rejection(client(base(stub.url, { maxResponseBytes: 1000 })).query('up'));
     expect({ name: error.name, message: error.message }).toEqual({
       name: 'PrometheusResponseError',
-      message: tooLarge('up'),
+      message: tooLarge('up', 'is 5000 bytes'),
     });
   });
 
   it('cuts off a body that never ends once it passes maxResponseBytes', async () => {
     stub.behave({ kind: 'stream', chunk: 'x'.repeat(256) });
     const error = await rejection(
-      client(base(stub.url, { maxResponseBytes: 1000, timeoutMs: 10000 })).query('up'),
+      client(base(stub.url, { maxResponseBytes: 1000, timeoutMs: 1000 })).query('up'),
     );
+    const bytes = /is at least (\d+) bytes/.exec(error.message)?.[1] ?? '';
     expect({ name: error.name, message: error.message }).toEqual({
       name: 'PrometheusResponseError',
-      message: tooLarge('up'),
+      message: tooLarge('up', `is at least ${bytes} bytes`),
     });
+    expect(Number(bytes)).toBeGreaterThan(1000);
   });
 
   it("rejects with the caller's abort reason, not a Prometheus error", async () => {

@@ -1,11 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Assessment, Caller, DetectorName, Destination, Layer } from '../../core/types';
+import type { BandExport } from '../../config/types';
 import type { LabelPresence } from '../../signals/labels';
+import { SnapshotGauge, type SnapshotValue } from './snapshot-gauge';
 
 // destination_cluster is always a label name; where the telemetry has no cluster label its value
 // is empty, which Prometheus stores as no label: a single-cluster mesh without cluster labels
 // keeps the series it had, and one that gains a second cluster does not rename every series.
 const DEST = ['destination_cluster', 'destination_namespace', 'destination_workload'] as const;
+
+// The detectors whose band is learned; new_caller's and plaintext's are constants.
+const LEARNED: ReadonlySet<DetectorName> = new Set(['traffic', 'errors', 'unauthorized']);
 
 /** A caller's rate on one layer of one destination, as the per-caller gauges take it. */
 export type CallerRate = { destination: Destination; caller: Caller; rate: number; layer: Layer };
@@ -72,14 +77,23 @@ export class MeshwatchMetrics {
     'meshwatch_warmup_complete',
     '1 once baselines are rebuilt from history.',
   );
+  readonly warmupSteps = this.gauge(
+    'meshwatch_warmup_steps',
+    'Steps of history the warm-up replays: planned in all, and done so far.',
+    ['state'],
+  );
+  readonly warmupRemaining = this.gauge(
+    'meshwatch_warmup_remaining_seconds',
+    'Estimated time until the warm-up is done, from its pace so far; 0 once it is.',
+  );
   readonly findingsOpen = this.gauge('meshwatch_findings_open', 'Open findings by detector.', ['detector']);
 
-  readonly anomalyScore = this.gauge(
+  readonly anomalyScore = this.snapshot(
     'meshwatch_anomaly_score',
     'Current anomaly score, 0 = normal; compare with meshwatch_detector_threshold.',
     ['detector', ...DEST],
   );
-  readonly anomalyPart = this.gauge(
+  readonly anomalyPart = this.snapshot(
     'meshwatch_anomaly_part',
     'Always 1, for the part of a baseline-backed score that is largest now: part="level" (outside the seasonal band), "shape" (an unusual course of the series) or "new_range" (beyond every value it has had).',
     ['detector', ...DEST, 'part'],
@@ -89,20 +103,20 @@ export class MeshwatchMetrics {
     'Score at which the detector reports an anomaly.',
     ['detector'],
   );
-  readonly signalObserved = this.gauge(
+  readonly signalObserved = this.snapshot(
     'meshwatch_signal_observed',
     'Value the detector saw (rates per second, ratios 0..1).',
     ['signal', ...DEST],
   );
-  readonly signalExpected = this.gauge('meshwatch_signal_expected', "The baseline's expected value now.", [
+  readonly signalExpected = this.snapshot('meshwatch_signal_expected', "The baseline's expected value now.", [
     'signal',
     ...DEST,
   ]);
-  readonly signalLower = this.gauge('meshwatch_signal_lower', 'Lower edge of the normal band.', [
+  readonly signalLower = this.snapshot('meshwatch_signal_lower', 'Lower edge of the normal band.', [
     'signal',
     ...DEST,
   ]);
-  readonly signalUpper = this.gauge('meshwatch_signal_upper', 'Upper edge of the normal band.', [
+  readonly signalUpper = this.snapshot('meshwatch_signal_upper', 'Upper edge of the normal band.', [
     'signal',
     ...DEST,
   ]);
@@ -132,10 +146,10 @@ export class MeshwatchMetrics {
     labelNames: ['reason'],
     registers: [this.registry],
   });
-  readonly mtlsRatio = this.gauge(
+  readonly mtlsRatio = this.snapshot(
     'meshwatch_mtls_ratio',
     "Share of a destination's requests and connections over mTLS, 0..1 (each once: a waypoint's connection to the workload is not counted again).",
-    DEST as unknown as string[],
+    [...DEST],
   );
 
   constructor(version: string) {
@@ -156,29 +170,35 @@ export class MeshwatchMetrics {
       threshold: number;
       assessments: readonly Assessment[];
     }>,
+    bands: BandExport = 'all',
   ): void {
-    for (const gauge of [
-      this.anomalyScore,
-      this.anomalyPart,
-      this.signalObserved,
-      this.signalExpected,
-      this.signalLower,
-      this.signalUpper,
-    ]) {
-      gauge.reset();
-    }
+    const score: SnapshotValue[] = [];
+    const part: SnapshotValue[] = [];
+    const observed: SnapshotValue[] = [];
+    const expected: SnapshotValue[] = [];
+    const lower: SnapshotValue[] = [];
+    const upper: SnapshotValue[] = [];
     for (const { detector, threshold, assessments } of detections) {
       this.detectorThreshold.set({ detector }, threshold);
       for (const a of assessments) {
         const dest = destLabels(a.destination);
-        this.anomalyScore.set({ detector, ...dest }, a.score);
-        if (a.part !== undefined) this.anomalyPart.set({ detector, ...dest, part: a.part }, 1);
-        this.signalObserved.set({ signal: a.signal, ...dest }, a.observed);
-        this.signalExpected.set({ signal: a.signal, ...dest }, a.expected);
-        this.signalLower.set({ signal: a.signal, ...dest }, a.lower);
-        this.signalUpper.set({ signal: a.signal, ...dest }, a.upper);
+        score.push({ labels: { detector, ...dest }, value: a.score });
+        if (a.part !== undefined) part.push({ labels: { detector, ...dest, part: a.part }, value: 1 });
+        // One label set for the four signal gauges: they are read, never changed.
+        const labels = { signal: a.signal, ...dest };
+        observed.push({ labels, value: a.observed });
+        if (bands === 'none' || (bands === 'learned' && !LEARNED.has(detector))) continue;
+        expected.push({ labels, value: a.expected });
+        lower.push({ labels, value: a.lower });
+        upper.push({ labels, value: a.upper });
       }
     }
+    this.anomalyScore.replace(score);
+    this.anomalyPart.replace(part);
+    this.signalObserved.replace(observed);
+    this.signalExpected.replace(expected);
+    this.signalLower.replace(lower);
+    this.signalUpper.replace(upper);
   }
 
   /** Replaces the mTLS ratios and the per-caller plaintext rates. */
@@ -186,8 +206,9 @@ export class MeshwatchMetrics {
     ratios: ReadonlyArray<{ destination: Destination; ratio: number }>,
     callers: readonly CallerRate[],
   ): void {
-    this.mtlsRatio.reset();
-    for (const { destination, ratio } of ratios) this.mtlsRatio.set(destLabels(destination), ratio);
+    this.mtlsRatio.replace(
+      ratios.map(({ destination, ratio }) => ({ labels: destLabels(destination), value: ratio })),
+    );
     this.plaintextRate.reset();
     for (const { destination, caller, rate, layer } of callers) {
       // inc: callers told apart by principal alone (an old ztunnel names plaintext callers' identity) add up.
@@ -226,6 +247,10 @@ export class MeshwatchMetrics {
   ): void {
     for (const { metric, present } of metrics) this.telemetryPresent.set({ metric }, present ? 1 : 0);
     for (const { detector, blind } of detectors) this.detectorBlind.set({ detector }, blind ? 1 : 0);
+  }
+
+  private snapshot(name: string, help: string, labelNames: readonly string[]): SnapshotGauge {
+    return new SnapshotGauge(name, help, labelNames, this.registry);
   }
 
   private gauge(name: string, help: string, labelNames: string[] = []): Gauge<string> {

@@ -3,13 +3,22 @@
  * `/api/v1/query_range` under the configured URL (a path prefix such as Thanos behind
  * `https://host/prefix/` is kept), with auth, TLS, a deadline per request and a size limit.
  */
+import { pipeline, type Readable } from 'node:stream';
+import { createBrotliDecompress, createUnzip } from 'node:zlib';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { ConfigError, PrometheusQueryError, PrometheusResponseError } from '../../errors';
 import { agentSource } from './agent';
 import { authorization } from './auth';
 import { decodeErrorBody, decodeInstantResponse, decodeRangeResponse, quoteQuery } from './decode';
-import { redactUrl, sanitizeCause, timeoutFailure, transportFailure } from './failures';
-import type { PrometheusClientOptions, PrometheusHttpClient } from './types';
+import {
+  redactUrl,
+  sanitizeCause,
+  timeoutFailure,
+  tooLargeFailure,
+  transportFailure,
+  type ResponseSize,
+} from './failures';
+import type { BodySink, PrometheusClientOptions, PrometheusHttpClient } from './types';
 
 /** Creates the HTTP client; throws ConfigError on a bad URL or contradictory auth/TLS settings. */
 export function createPrometheusClient(options: PrometheusClientOptions): PrometheusHttpClient {
@@ -26,18 +35,20 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
       'Content-Type': 'application/x-www-form-urlencoded',
       Accept: 'application/json',
       'User-Agent': options.userAgent ?? 'meshwatch',
+      // What readBody can decompress; Prometheus sends gzip.
+      'Accept-Encoding': 'gzip, deflate, br',
     },
     // The deadline is ours (below): axios's `timeout` is an idle timer that a trickling body resets.
     timeout: 0,
-    maxContentLength: options.maxResponseBytes,
-    // Counted after decompression by axios, whether or not the server sent a Content-Length.
+    // The body is read, decompressed and size-checked by readBody, which can say how large it was.
+    maxContentLength: -1,
     maxBodyLength: Infinity,
+    decompress: false,
     // A redirect could carry the Authorization header to another host; the configured URL must be final.
     maxRedirects: 0,
     // Connect directly, as Prometheus's own clients do; HTTP(S)_PROXY in the environment is not for us.
     proxy: false,
-    responseType: 'text',
-    transformResponse: [(data: unknown) => data],
+    responseType: 'stream',
     validateStatus: () => true,
   });
 
@@ -47,7 +58,14 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     return out;
   };
 
-  async function post(url: URL, form: URLSearchParams, query: string, signal?: AbortSignal): Promise<string> {
+  /** POSTs the query; a 2xx answer's body goes into `sink`, any other answer becomes the matching error. */
+  async function post<T>(
+    url: URL,
+    form: URLSearchParams,
+    query: string,
+    sink: (query: string) => BodySink<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     signal?.throwIfAborted();
     const headers: Record<string, string> = {};
     const authHeader = await auth.header();
@@ -63,33 +81,46 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     const forwardAbort = (): void => deadline.abort();
     signal?.addEventListener('abort', forwardAbort, { once: true });
 
-    let response: AxiosResponse<string>;
+    let response: AxiosResponse<Readable>;
+    let result: { ok: true; value: T } | { ok: false; body: string };
     try {
-      response = await http.post<string>(url.href, form.toString(), {
+      response = await http.post<Readable>(url.href, form.toString(), {
         headers,
         httpAgent: agent,
         httpsAgent: agent,
         signal: deadline.signal,
       });
+      const { status } = response;
+      result =
+        status >= 200 && status < 300
+          ? { ok: true, value: await readBody(response, options.maxResponseBytes, sink(query), query) }
+          : { ok: false, body: await readBody(response, options.maxResponseBytes, text(query), query) };
     } catch (err) {
       // A caller's abort (shutdown) is not a Prometheus failure: surface its reason, as fetch does.
       if (signal?.aborted) throw signal.reason;
+      if (err instanceof PrometheusResponseError) throw err;
+      if (err instanceof TooLarge) {
+        throw tooLargeFailure({ query, maxResponseBytes: options.maxResponseBytes, size: err.size });
+      }
       if (timedOut) throw timeoutFailure({ url: base, query, timeoutMs: options.timeoutMs });
-      throw transportFailure(err, { url: base, query, maxResponseBytes: options.maxResponseBytes, scrub });
+      throw transportFailure(err, { url: base, query, scrub });
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', forwardAbort);
     }
-    return checkStatus(response, query, scrub);
+    if (result.ok) return result.value;
+    return failure(response, result.body, query, scrub);
   }
 
+  const queryWith: PrometheusHttpClient['queryWith'] = async (promql, sink, queryOptions = {}) => {
+    const form = new URLSearchParams({ query: promql, timeout: seconds(options.timeoutMs) });
+    if (queryOptions.timeMs !== undefined) form.set('time', seconds(queryOptions.timeMs));
+    return post(endpoints.query, form, promql, sink, queryOptions.signal);
+  };
+
   return {
-    async query(promql, queryOptions = {}) {
-      const form = new URLSearchParams({ query: promql, timeout: seconds(options.timeoutMs) });
-      if (queryOptions.timeMs !== undefined) form.set('time', seconds(queryOptions.timeMs));
-      const body = await post(endpoints.query, form, promql, queryOptions.signal);
-      return decodeInstantResponse(body, promql);
-    },
+    query: (promql, queryOptions = {}) => queryWith(promql, whole(decodeInstantResponse), queryOptions),
+    queryWith,
     async queryRange(promql, range, queryOptions = {}) {
       const form = new URLSearchParams({
         query: promql,
@@ -98,8 +129,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         step: seconds(range.stepMs),
         timeout: seconds(options.timeoutMs),
       });
-      const body = await post(endpoints.queryRange, form, promql, queryOptions.signal);
-      return decodeRangeResponse(body, promql);
+      return post(endpoints.queryRange, form, promql, whole(decodeRangeResponse), queryOptions.signal);
     },
     close() {
       agents.close();
@@ -107,15 +137,93 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   };
 }
 
-/** Returns the body of a 2xx answer; a redirect or an error status becomes the matching error. */
-function checkStatus(
-  response: AxiosResponse<string>,
+/**
+ * Past the cap, the body is counted on without being kept, so that the message says how large it
+ * is, up to four times the cap (and at least 16 MiB, as counting costs no memory): far enough to
+ * tell how much to raise the cap by, short of decompressing a runaway answer to its end. The
+ * deadline still ends the count of a body that never ends.
+ */
+const countLimit = (cap: number): number => Math.max(4 * cap, 16 * 2 ** 20);
+
+/** A body refused for its size; never leaves this module (it becomes a PrometheusResponseError). */
+class TooLarge extends Error {
+  constructor(readonly size: ResponseSize) {
+    super('response too large');
+  }
+}
+
+/**
+ * Reads the body, decompressed, holding at most `cap` bytes of it. A declared length over the
+ * cap is refused before reading; a compressed or chunked body is counted as it arrives. Rejects
+ * with TooLarge, or with the stream's error (a transport failure or the deadline's abort).
+ */
+async function readBody<T>(
+  response: AxiosResponse<Readable>,
+  cap: number,
+  sink: BodySink<T>,
+  query: string,
+): Promise<T> {
+  const raw = response.data;
+  const encoding = String(response.headers['content-encoding'] ?? 'identity').toLowerCase();
+  const declared = Number(response.headers['content-length']);
+  if (encoding === 'identity' && Number.isFinite(declared) && declared > cap) {
+    raw.destroy();
+    throw new TooLarge({ bytes: declared, how: 'declared' });
+  }
+  const stream = decoded(raw, encoding, query);
+  const limit = countLimit(cap);
+  let total = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      // Past the cap nothing more goes to the sink, which is dropped: it never holds more than the cap.
+      if (total <= cap) {
+        sink.write(chunk);
+        continue;
+      }
+      if (total >= limit) throw new TooLarge({ bytes: total, how: 'at_least' });
+    }
+  } catch (err) {
+    raw.destroy();
+    stream.destroy();
+    // Cut off (the deadline, a reset) while counting an oversized body: its size is the news.
+    if (total > cap && !(err instanceof TooLarge)) throw new TooLarge({ bytes: total, how: 'at_least' });
+    throw err;
+  }
+  if (total > cap) throw new TooLarge({ bytes: total, how: 'counted' });
+  return sink.end();
+}
+
+/** The body stream decompressed as its Content-Encoding says; a failure on the wire fails it too. */
+function decoded(raw: Readable, encoding: string, query: string): Readable {
+  const noop = (): void => undefined;
+  switch (encoding) {
+    case 'identity':
+      return raw;
+    // createUnzip reads both gzip and the zlib format that Go's deflate writer (and Prometheus) sends.
+    case 'gzip':
+    case 'x-gzip':
+    case 'deflate':
+      return pipeline(raw, createUnzip(), noop);
+    case 'br':
+      return pipeline(raw, createBrotliDecompress(), noop);
+    default:
+      raw.destroy();
+      throw new PrometheusResponseError(
+        `Prometheus answered query ${quoteQuery(query)} with Content-Encoding ${JSON.stringify(encoding)}, which meshwatch did not ask for and cannot decode`,
+        { query },
+      );
+  }
+}
+
+/** The error a non-2xx answer stands for: a redirect, or an error status with what its body says. */
+function failure(
+  response: AxiosResponse<Readable>,
+  body: string,
   query: string,
   scrub: (text: string) => string,
-): string {
+): never {
   const { status } = response;
-  const body = typeof response.data === 'string' ? response.data : '';
-  if (status >= 200 && status < 300) return body;
   if (status < 400) {
     const location = response.headers.location;
     const target = typeof location === 'string' ? ` to ${scrub(location)}` : '';
@@ -167,4 +275,18 @@ function endpoint(base: URL, path: string): URL {
 /** Milliseconds as the seconds Prometheus expects, keeping millisecond precision. */
 function seconds(ms: number): string {
   return String(ms / 1000);
+}
+
+/** A sink that keeps the body as text. */
+const text = whole((body) => body);
+
+/** A sink that keeps the whole body and decodes it at the end, for answers of ordinary size. */
+export function whole<T>(decode: (body: string, query: string) => T): (query: string) => BodySink<T> {
+  return (query) => {
+    const chunks: Buffer[] = [];
+    return {
+      write: (chunk) => chunks.push(chunk),
+      end: () => decode(Buffer.concat(chunks).toString('utf8'), query),
+    };
+  };
 }

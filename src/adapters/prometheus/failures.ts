@@ -26,8 +26,6 @@ const CERTIFICATE_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-const SIZE_LIMIT_MESSAGE = /^maxContentLength size of \d+ exceeded/;
-
 /** `url` as it may appear in messages and logs: a password in it is replaced as Go's url.Redacted does. */
 export function redactUrl(url: URL): string {
   if (url.password === '') return url.href;
@@ -45,24 +43,44 @@ export function sanitizeCause(err: unknown, scrub: (text: string) => string): Sa
 }
 
 /**
- * The error for a request that failed without a usable HTTP answer. Too large a body is the
- * server's answer being refused (PrometheusResponseError); everything else means Prometheus
- * could not be reached (PrometheusUnavailable).
+ * What is known of the size of a response refused for it: its Content-Length (`declared`), the
+ * bytes counted to its end after decompression (`counted`), or a lower bound when the count
+ * stopped first (`at_least`).
+ */
+export interface ResponseSize {
+  bytes: number;
+  how: 'declared' | 'counted' | 'at_least';
+}
+
+/** The error for a response over `prometheus.max_response_bytes`, naming its size, the cap and the key. */
+export function tooLargeFailure(context: {
+  query: string;
+  maxResponseBytes: number;
+  size: ResponseSize;
+}): PrometheusResponseError {
+  const { query, maxResponseBytes, size } = context;
+  const measured = {
+    declared: `is ${size.bytes} bytes (its Content-Length)`,
+    counted: `is ${size.bytes} bytes`,
+    at_least: `is at least ${size.bytes} bytes`,
+  }[size.how];
+  return new PrometheusResponseError(
+    `Prometheus response for query ${quoteQuery(query)} ${measured}, over the limit of ${maxResponseBytes} bytes: ` +
+      'raise prometheus.max_response_bytes or narrow the query (aggregate with sum by)',
+    { query },
+  );
+}
+
+/**
+ * The error for a request that failed without a usable HTTP answer: Prometheus could not be
+ * reached (PrometheusUnavailable).
  */
 export function transportFailure(
   err: unknown,
-  context: { url: URL; query: string; maxResponseBytes: number; scrub: (text: string) => string },
-): PrometheusUnavailable | PrometheusResponseError {
-  const { url, query, maxResponseBytes, scrub } = context;
+  context: { url: URL; query: string; scrub: (text: string) => string },
+): PrometheusUnavailable {
+  const { url, query, scrub } = context;
   const cause = sanitizeCause(err, scrub);
-  if (SIZE_LIMIT_MESSAGE.test(cause.message)) {
-    return new PrometheusResponseError(
-      `Prometheus response for query ${quoteQuery(query)} is larger than the limit of ${maxResponseBytes} bytes: ` +
-        'narrow the query (aggregate with sum by) or raise prometheus.max_response_bytes',
-      { query },
-      { cause },
-    );
-  }
   return new PrometheusUnavailable(
     `cannot reach Prometheus at ${redactUrl(url)}: ${explain(cause)}`,
     {

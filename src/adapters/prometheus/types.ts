@@ -34,6 +34,12 @@ export interface QueryRange {
   stepMs: number;
 }
 
+/** Takes a response body chunk by chunk, as it arrives, and gives what it decoded at the end. */
+export interface BodySink<T> {
+  write(chunk: Buffer): void;
+  end(): T;
+}
+
 /** Reads Prometheus (or an API-compatible engine) through its HTTP query API. */
 export interface PrometheusClient {
   /** Instant query at `time` (Unix ms; default now). */
@@ -41,6 +47,15 @@ export interface PrometheusClient {
     promql: string,
     options?: { timeMs?: number; signal?: AbortSignal },
   ): Promise<QueryResult<InstantSample[]>>;
+  /**
+   * Instant query whose answer's body (a 2xx answer; errors are the client's) goes chunk by chunk
+   * into the sink `sink(query)` makes: for an answer too large to be one string first.
+   */
+  queryWith<T>(
+    promql: string,
+    sink: (query: string) => BodySink<T>,
+    options?: { timeMs?: number; signal?: AbortSignal },
+  ): Promise<T>;
   /** Range query, start/end Unix ms inclusive, step ms. */
   queryRange(
     promql: string,

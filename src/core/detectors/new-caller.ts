@@ -1,8 +1,15 @@
-import { destinationKey } from '../keys';
+import { destinationKey, edgeKey } from '../keys';
 import { layerOf, type EdgeSample } from '../mesh';
 import type { SeriesTable } from '../series-table';
 import type { Assessment, Caller, CallerContribution, Destination, Layer } from '../types';
-import { callerKey, knownCluster, layersOf, topContributions, workloadKey } from './signals';
+import {
+  callerKey,
+  clusteredCallerKey,
+  knownCluster,
+  layersOf,
+  topContributions,
+  workloadKey,
+} from './signals';
 
 /** The `signal` label of the new callers' rate. */
 export const NEW_CALLER_SIGNAL = 'new_caller_requests_per_second';
@@ -15,6 +22,11 @@ export interface NewCallerOptions {
   newForMs: number;
   /** Without history to learn from, edges seen this long after the first poll are the known mesh. */
   learningMs: number;
+  /**
+   * How often an edge's alias (the edge under its caller's workload) is marked seen: a small part
+   * of the time an edge is remembered, so that the alias never goes before its edge.
+   */
+  aliasRefreshMs: number;
   topCallers: number;
 }
 
@@ -33,6 +45,8 @@ export interface KnownEdge {
   firstSeenMs: number;
   cluster?: string;
   others?: Map<string, number>;
+  /** When its alias (see `aliasRefreshMs`) was last marked seen. */
+  aliasSeenMs?: number;
 }
 
 // A principal calling one destination from more clusters than this is not told apart further.
@@ -71,15 +85,20 @@ export class NewCallerDetector {
     const result: NewCallerResult = { assessments: [], callers: [] };
     for (const sums of callersByDestination(samples).values()) {
       const fresh: CallerContribution[] = [];
-      const destination = destinationKey(sums.destination);
       const create = (): KnownEdge => ({ firstSeenMs: learning ? -Infinity : timeMs });
-      for (const c of sums.callers.values()) {
-        const edge = this.edges.touch(`${destination}|${callerKey(c.caller)}`, timeMs, create);
+      for (const c of sums.callers) {
+        const edge = this.edges.touch(edgeKey(sums.destination, callerKey(c.caller)), timeMs, create);
         if (!edge) continue;
         // A workload known by its identity is known without it too: when it falls back to
         // plaintext it is the plaintext detector's finding, not a stranger calling.
-        if (c.caller.principal !== 'unknown' && c.caller.workload !== 'unknown') {
-          this.edges.touchIfRoom(`${destination}|${workloadKey(c.caller)}`, timeMs, create);
+        // The alias is kept alive now and then, not at every poll: it only has to outlive its edge.
+        if (
+          c.caller.principal !== 'unknown' &&
+          c.caller.workload !== 'unknown' &&
+          !(timeMs - (edge.aliasSeenMs ?? -Infinity) < o.aliasRefreshMs)
+        ) {
+          edge.aliasSeenMs = timeMs;
+          this.edges.touchIfRoom(edgeKey(sums.destination, workloadKey(c.caller)), timeMs, create);
         }
         const since = Math.max(edge.firstSeenMs, this.clusterFirstSeen(edge, c.caller, timeMs, learning));
         if (timeMs - since < o.newForMs) fresh.push({ ...c, isNew: true });
@@ -140,25 +159,42 @@ export class NewCallerDetector {
 /**
  * Each destination's callers with traffic, one contribution per caller (and cluster): its
  * requests where it sends any, else its connections. An edge seen at L7 and at L4 is one edge, and
- * its requests are what it does.
+ * its requests are what it does. The samples are grouped by destination first and each group's
+ * callers told apart with one map, reused: a large mesh's samples come in no useful order, and a
+ * map per destination, or one over all 50,000 edges, would cost more than the sums.
  */
 function callersByDestination(
   samples: readonly EdgeSample[],
-): Map<string, { destination: Destination; callers: Map<string, CallerContribution> }> {
-  const out = new Map<string, { destination: Destination; callers: Map<string, CallerContribution> }>();
+): Map<string, { destination: Destination; callers: CallerContribution[] }> {
+  const groups = new Map<string, { destination: Destination; samples: EdgeSample[] }>();
   for (const s of samples) {
     if (!(s.rate > 0 && (s.kind === 'requests' || s.kind === 'tcp_connections'))) continue;
     const key = destinationKey(s.destination);
-    let sums = out.get(key);
-    if (!sums) {
-      sums = { destination: s.destination, callers: new Map() };
-      out.set(key, sums);
+    const group = groups.get(key);
+    if (group) group.samples.push(s);
+    else groups.set(key, { destination: s.destination, samples: [s] });
+  }
+  const out = new Map<string, { destination: Destination; callers: CallerContribution[] }>();
+  const byCaller = new Map<string, CallerContribution>();
+  for (const [key, group] of groups) {
+    byCaller.clear();
+    const callers: CallerContribution[] = [];
+    for (const s of group.samples) {
+      const caller = clusteredCallerKey(s.caller);
+      const layer = layerOf(s.kind);
+      const prior = byCaller.get(caller);
+      if (!prior) {
+        const contribution: CallerContribution = { caller: s.caller, rate: s.rate, layer };
+        byCaller.set(caller, contribution);
+        callers.push(contribution);
+      } else if (prior.layer === layer) prior.rate += s.rate;
+      else if (layer === 'http') {
+        prior.caller = s.caller;
+        prior.layer = 'http';
+        prior.rate = s.rate;
+      }
     }
-    const caller = `${callerKey(s.caller)}@${knownCluster(s.caller.cluster) ? s.caller.cluster : ''}`;
-    const layer = layerOf(s.kind);
-    const prior = sums.callers.get(caller);
-    if (prior?.layer === layer) prior.rate += s.rate;
-    else if (!prior || layer === 'http') sums.callers.set(caller, { caller: s.caller, rate: s.rate, layer });
+    out.set(key, { destination: group.destination, callers });
   }
   return out;
 }

@@ -1,4 +1,4 @@
-import { destinationKey } from '../keys';
+import { callerKeys, destinationKey } from '../keys';
 import { layerOf, type EdgeSample } from '../mesh';
 import type { Caller, CallerContribution, Destination, Layer } from '../types';
 
@@ -15,23 +15,25 @@ export interface DestinationSums {
  * (plaintext). The principal is the identity authorization policy sees, the same from any cluster.
  */
 export function callerKey(caller: Caller): string {
-  return caller.principal !== 'unknown' ? caller.principal : workloadKey(caller);
+  return callerKeys(caller).caller;
 }
 
 /** The key a caller has without its identity: its workload, with its cluster. */
 export function workloadKey(caller: Caller): string {
-  return `workload:${caller.cluster}/${caller.namespace}/${caller.workload}`;
+  return callerKeys(caller).workload;
+}
+
+/** The key of a caller and the cluster it calls from, where that is known. */
+export function clusteredCallerKey(caller: Caller): string {
+  return callerKeys(caller).clustered;
 }
 
 /** The key of one caller's contribution on one layer. */
 export function callerLayerKey(caller: Caller, layer: Layer): string {
-  return `${layer}|${callerKey(caller)}`;
+  return callerKeys(caller)[layer];
 }
 
-/** Whether a caller's cluster is known: neither absent from the telemetry nor `unknown`. */
-export function knownCluster(cluster: string): boolean {
-  return cluster !== '' && cluster !== 'unknown';
-}
+export { knownCluster } from '../keys';
 
 /** Sums the samples that `keep` selects, per destination and per caller and layer. */
 export function sumByDestination(

@@ -1,4 +1,4 @@
-import { destinationKey } from '../keys';
+import { destinationKey, edgeKey } from '../keys';
 import type { EdgeSample } from '../mesh';
 import type { SeriesTable } from '../series-table';
 import type { Assessment, Caller, Destination, Layer } from '../types';
@@ -41,7 +41,7 @@ export class UnauthorizedDetector {
       const sums = denied.get(destinationKey(destination));
       const contributions = [...(sums?.callers.values() ?? [])];
       const top = topContributions(contributions, this.topCallers).map((c) => {
-        const edge = `${destinationKey(destination)}|${callerKey(c.caller)}`;
+        const edge = edgeKey(destination, callerKey(c.caller));
         return { ...c, isNew: !this.deniedEdges.has(edge) };
       });
       for (const c of top) callers.push({ destination, caller: c.caller, rate: c.rate, layer: c.layer });
@@ -50,11 +50,7 @@ export class UnauthorizedDetector {
     for (const sums of denied.values()) {
       for (const c of sums.callers.values()) {
         if (c.rate > 0)
-          this.deniedEdges.touch(
-            `${destinationKey(sums.destination)}|${callerKey(c.caller)}`,
-            timeMs,
-            () => true,
-          );
+          this.deniedEdges.touch(edgeKey(sums.destination, callerKey(c.caller)), timeMs, () => true);
       }
     }
     this.deniedEdges.evict(timeMs);

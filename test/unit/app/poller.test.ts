@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '../../../src/adapters/logger';
 import { MeshwatchMetrics } from '../../../src/adapters/metrics/metrics';
+import type { BodySink } from '../../../src/adapters/prometheus/types';
 import { Poller, type InstantQueryApi } from '../../../src/app/poller';
 import { parseConfig } from '../../../src/config/load';
 import { PrometheusUnavailable } from '../../../src/errors';
@@ -36,6 +37,22 @@ class FakePrometheus implements InstantQueryApi {
       return { data, warnings: [] };
     }
     return { data: this.security, warnings: this.warnings };
+  }
+  /** The mesh query's answer as the body Prometheus would send, to the poller's own decoder. */
+  async queryWith<T>(promql: string, sink: (query: string) => BodySink<T>): Promise<T> {
+    const { data, warnings } = await this.query(promql);
+    const result = data.map(({ labels, value, timeMs }) => ({
+      metric: labels,
+      value: [timeMs / 1000, String(value)],
+    }));
+    const tail = warnings.length > 0 ? `,"warnings":${JSON.stringify(warnings)}` : '';
+    const into = sink(promql);
+    into.write(
+      Buffer.from(
+        `{"status":"success","data":{"resultType":"vector","result":${JSON.stringify(result)}}${tail}}`,
+      ),
+    );
+    return into.end();
   }
 }
 

@@ -1,5 +1,3 @@
-import { Writable } from 'node:stream';
-import { createLogger } from '../../../src/adapters/logger';
 import {
   MAX_POINTS_PER_SERIES,
   warmUp,
@@ -12,6 +10,7 @@ import type { MeshSnapshot } from '../../../src/core/mesh';
 import type { BlindSet } from '../../../src/core/detectors/requirements';
 import { PrometheusQueryError, PrometheusUnavailable } from '../../../src/errors';
 import type { RangeSeries } from '../../../src/signals/types';
+import { logSink } from '../../helpers/log-sink';
 
 const MINUTE = 60_000;
 /** A time on a whole minute, as live polls are aligned. */
@@ -73,18 +72,6 @@ function recorder(): WarmupTarget & { times: number[]; blinds: BlindSet[] } {
       blinds.push(blind);
     },
   };
-}
-
-function logSink() {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean))
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, logger: createLogger('info', sink) };
 }
 
 const options = (over: Partial<WarmupOptions>): WarmupOptions => ({

@@ -290,7 +290,14 @@ describe('the new-caller detector', () => {
 
   it('keys a plaintext caller by its workload, as it has no principal', () => {
     const detector = new NewCallerDetector(
-      { threshold: 1, rateWindowSeconds: WINDOW_SECONDS, newForMs: HOUR, learningMs: HOUR, topCallers: 10 },
+      {
+        threshold: 1,
+        rateWindowSeconds: WINDOW_SECONDS,
+        newForMs: HOUR,
+        learningMs: HOUR,
+        aliasRefreshMs: DAY / 16,
+        topCallers: 10,
+      },
       new SeriesTable(100, DAY, { capacity: 0, evicted: 0 }),
     );
     detector.observe(T0, [requests('legacy/cron', 'shop/cart', 1, 'none')], false);

@@ -128,8 +128,8 @@ describe('the kustomize base and overlays', () => {
 
   it('requests CPU and memory and limits memory, without a CPU limit that would throttle the warm-up', () => {
     expect(container.resources).toEqual({
-      requests: { cpu: '100m', memory: '192Mi' },
-      limits: { memory: '512Mi' },
+      requests: { cpu: '100m', memory: '256Mi' },
+      limits: { memory: '1Gi' },
     });
   });
 

@@ -67,7 +67,7 @@ describe('createPrometheusClient', () => {
         tls: { caFile: '/nonexistent/ca', insecureSkipVerify: false },
       }),
     );
-    expect(Object.keys(client).sort()).toEqual(['close', 'query', 'queryRange']);
+    expect(Object.keys(client).sort()).toEqual(['close', 'query', 'queryRange', 'queryWith']);
     client.close();
   });
 });

@@ -4,7 +4,7 @@ import {
   timeoutFailure,
   transportFailure,
 } from '../../../src/adapters/prometheus/failures';
-import { PrometheusResponseError, PrometheusUnavailable } from '../../../src/errors';
+import { PrometheusUnavailable } from '../../../src/errors';
 
 const TOKEN = 'sekrit-token-123';
 const url = new URL('http://127.0.0.1:9/');
@@ -20,7 +20,7 @@ function axiosLike(message: string, code: string, cause?: unknown): Error {
   });
 }
 
-const context = { url, query: 'up', maxResponseBytes: 1000, scrub: noScrub };
+const context = { url, query: 'up', scrub: noScrub };
 
 describe('transportFailure', () => {
   it('reports a refused connection as PrometheusUnavailable naming the URL and the cause', () => {
@@ -68,17 +68,6 @@ describe('transportFailure', () => {
     });
     expect(error.message).toBe(
       'cannot reach Prometheus at http://localhost:9/: connect ECONNREFUSED ::1:9; connect ECONNREFUSED 127.0.0.1:9',
-    );
-  });
-
-  it('reports a body over the limit as PrometheusResponseError saying how to raise it', () => {
-    const error = transportFailure(
-      axiosLike('maxContentLength size of 1000 exceeded', 'ERR_BAD_RESPONSE'),
-      context,
-    );
-    expect(error).toBeInstanceOf(PrometheusResponseError);
-    expect(error.message).toBe(
-      'Prometheus response for query "up" is larger than the limit of 1000 bytes: narrow the query (aggregate with sum by) or raise prometheus.max_response_bytes',
     );
   });
 
