@@ -16,13 +16,14 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { decodeInstantResponse } from '../src/adapters/prometheus/decode';
+import { decodeInstantResponse, decodeRangeResponse } from '../src/adapters/prometheus/decode';
 import { createLogger } from '../src/adapters/logger';
 import { MeshwatchMetrics } from '../src/adapters/metrics/metrics';
 import { Poller } from '../src/app/poller';
 import { parseConfig } from '../src/config/load';
+import type { BlindSet } from '../src/core/detectors/requirements';
 import type { EdgeSample } from '../src/core/mesh';
-import { decodeMesh } from '../src/signals/mesh';
+import { decodeMesh, decodeMeshRange } from '../src/signals/mesh';
 import type { MeshDecoder } from '../src/signals/mesh-decoder';
 import { heapAfterGc } from './heap';
 import { feed, memoryPrometheus } from './harness';
@@ -77,6 +78,8 @@ interface SizeResult {
   render_ms: number;
   /** One step of history decoded and learned (the warm-up's work per step at this size). */
   learn_step_ms: number;
+  /** The same from a range answer of `RANGE_STEPS` steps, as the warm-up reads history. */
+  range_step_ms: number;
   ratio: number;
   exported_series: number;
   metrics_bytes: number;
@@ -92,6 +95,33 @@ function historyStep(poller: Poller, body: Buffer): EdgeSample[] {
   return decoder
     ? feed(decoder.sink('mesh'), body).samples
     : decodeMesh(decodeInstantResponse(body.toString('utf8'), 'mesh').data);
+}
+
+// Steps of the range answer: a warm-up chunk of the largest mesh has about 9
+// (`warmup.max_samples_per_query` 1,000,000 over 108,000 series).
+const RANGE_STEPS = 8;
+
+/**
+ * Decodes the answers as one range answer of RANGE_STEPS steps (the same series, in the same
+ * order, with each answer's values) and learns each step, as the warm-up does; returns the time
+ * per step.
+ */
+function rangeSteps(poller: Poller, bodies: readonly Buffer[], fromMs: number, blind: BlindSet): number {
+  type Vector = { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+  const vectors = bodies.map((b) => (JSON.parse(b.toString('utf8')) as Vector).data.result);
+  const first = vectors[0] ?? [];
+  const result = first.map((s, i) => ({
+    metric: s.metric,
+    values: Array.from({ length: RANGE_STEPS }, (_, k) => [
+      (fromMs + k * 30_000) / 1000,
+      vectors[k % vectors.length]?.[i]?.value[1] ?? '0',
+    ]),
+  }));
+  const text = JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } });
+  const t0 = process.hrtime.bigint();
+  for (const snapshot of decodeMeshRange(decodeRangeResponse(text, 'mesh').data))
+    poller.learn(snapshot, blind);
+  return ms(t0, process.hrtime.bigint()) / RANGE_STEPS;
 }
 
 /** Times `rounds` polls of one size in this process (bodies kept as Buffers, outside the heap). */
@@ -112,10 +142,12 @@ async function measureSize(destinations: number, rounds: number): Promise<SizeRe
   const start = Date.UTC(2026, 0, 5);
   const t = { parse: [] as number[], poll: [] as number[], render: [] as number[], learn: [] as number[] };
   let rendered = '';
+  let rangeStepMs = 0;
   for (let i = 0; i < warm + rounds; i++) {
     const body = bodies[i % bodies.length] as Buffer;
     const text = body.toString('latin1');
-    const at = start + i * 30_000;
+    if (i === warm) rangeStepMs = rangeSteps(poller, bodies, start + warm * 30_000, blind);
+    const at = start + (i < warm ? i : i + RANGE_STEPS) * 30_000;
     if (i < warm) {
       // History first, as the warm-up replays it (its cost per step, once warm, is the warm-up's
       // at this size); then the live polls are timed.
@@ -149,6 +181,7 @@ async function measureSize(destinations: number, rounds: number): Promise<SizeRe
     poll_ms: Math.round(median(t.poll)),
     render_ms: Math.round(median(t.render)),
     learn_step_ms: Math.round(median(t.learn)),
+    range_step_ms: Math.round(rangeStepMs),
     ratio: Number(median(ratios).toFixed(2)),
     exported_series: rendered.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length,
     metrics_bytes: Buffer.byteLength(rendered),
@@ -277,7 +310,7 @@ async function main(): Promise<void> {
     const r = await measureSize(destinations, rounds);
     results.push(r);
     process.stdout.write(
-      `poll: ${r.series} series (${(r.body_bytes / 2 ** 20).toFixed(1)} MiB): decode + engine + publish ${r.poll_ms} ms, ${r.ratio}x JSON.parse (${r.parse_ms} ms); /metrics ${r.render_ms} ms, ${r.exported_series} series, ${(r.metrics_bytes / 2 ** 20).toFixed(1)} MiB; heap after gc ${Math.round(r.heap_after_gc_bytes / 2 ** 20)} MiB; a step of history ${r.learn_step_ms} ms\n`,
+      `poll: ${r.series} series (${(r.body_bytes / 2 ** 20).toFixed(1)} MiB): decode + engine + publish ${r.poll_ms} ms, ${r.ratio}x JSON.parse (${r.parse_ms} ms); /metrics ${r.render_ms} ms, ${r.exported_series} series, ${(r.metrics_bytes / 2 ** 20).toFixed(1)} MiB; heap after gc ${Math.round(r.heap_after_gc_bytes / 2 ** 20)} MiB; a step of history ${r.learn_step_ms} ms (${r.range_step_ms} ms from a range answer)\n`,
     );
   }
   const largest = results.at(-1) as SizeResult;

@@ -45,7 +45,8 @@ export interface KnownEdge {
   firstSeenMs: number;
   cluster?: string;
   others?: Map<string, number>;
-  /** When its alias (see `aliasRefreshMs`) was last marked seen. */
+  /** The alias (see `aliasRefreshMs`) last marked seen, and when. */
+  alias?: string;
   aliasSeenMs?: number;
 }
 
@@ -92,13 +93,15 @@ export class NewCallerDetector {
         // A workload known by its identity is known without it too: when it falls back to
         // plaintext it is the plaintext detector's finding, not a stranger calling.
         // The alias is kept alive now and then, not at every poll: it only has to outlive its edge.
-        if (
-          c.caller.principal !== 'unknown' &&
-          c.caller.workload !== 'unknown' &&
-          !(timeMs - (edge.aliasSeenMs ?? -Infinity) < o.aliasRefreshMs)
-        ) {
-          edge.aliasSeenMs = timeMs;
-          this.edges.touchIfRoom(edgeKey(sums.destination, workloadKey(c.caller)), timeMs, create);
+        // An identity that calls from several workloads (the same service account in two
+        // clusters) has an alias for each, and each is kept alive: the edge notes the last one.
+        if (c.caller.principal !== 'unknown' && c.caller.workload !== 'unknown') {
+          const alias = edgeKey(sums.destination, workloadKey(c.caller));
+          if (edge.alias !== alias || !(timeMs - (edge.aliasSeenMs ?? -Infinity) < o.aliasRefreshMs)) {
+            edge.alias = alias;
+            edge.aliasSeenMs = timeMs;
+            this.edges.touchIfRoom(alias, timeMs, create);
+          }
         }
         const since = Math.max(edge.firstSeenMs, this.clusterFirstSeen(edge, c.caller, timeMs, learning));
         if (timeMs - since < o.newForMs) fresh.push({ ...c, isNew: true });

@@ -311,6 +311,32 @@ describe('the new-caller detector', () => {
     ]);
     expect(detector.tracked).toBe(2);
   });
+
+  it('knows each workload an identity called from, when one of them falls back to plaintext', () => {
+    const detector = new NewCallerDetector(
+      {
+        threshold: 1,
+        rateWindowSeconds: WINDOW_SECONDS,
+        newForMs: HOUR,
+        learningMs: HOUR,
+        aliasRefreshMs: DAY / 16,
+        topCallers: 10,
+      },
+      new SeriesTable(100, DAY, { capacity: 0, evicted: 0 }),
+    );
+    // One service account in two clusters: one identity, one edge, two workloads behind it.
+    const both = [requests('east/shop/web', 'shop/cart', 1), requests('west/shop/web', 'shop/cart', 1)];
+    detector.observe(T0, both, false);
+    for (let t = T0 + STEP; t < T0 + 4 * STEP; t += STEP) detector.observe(t, both, true);
+    const fallback = detector.observe(
+      T0 + 4 * STEP,
+      [requests('east/shop/web', 'shop/cart', 1), requests('west/shop/web', 'shop/cart', 1, 'none')],
+      true,
+    );
+    expect(fallback.callers).toEqual([]);
+    // The identity's edge and an alias per workload.
+    expect(detector.tracked).toBe(3);
+  });
 });
 
 describe('the plaintext detector in the engine', () => {
