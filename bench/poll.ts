@@ -16,17 +16,16 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { decodeInstantResponse, decodeRangeResponse } from '../src/adapters/prometheus/decode';
+import { decodeInstantResponse } from '../src/adapters/prometheus/decode';
 import { createLogger } from '../src/adapters/logger';
 import { MeshwatchMetrics } from '../src/adapters/metrics/metrics';
 import { Poller } from '../src/app/poller';
 import { parseConfig } from '../src/config/load';
-import type { BlindSet } from '../src/core/detectors/requirements';
 import type { EdgeSample } from '../src/core/mesh';
-import { decodeMesh, decodeMeshRange } from '../src/signals/mesh';
+import { decodeMesh } from '../src/signals/mesh';
 import type { MeshDecoder } from '../src/signals/mesh-decoder';
 import { heapAfterGc } from './heap';
-import { feed, memoryPrometheus } from './harness';
+import { feed, learnRange, memoryPrometheus, RANGE_STEPS } from './harness';
 import { destinationsFor, labelsAnswer, meshAnswer } from './mesh-answer';
 import { freePort } from '../scripts/lib/net';
 import { count, option } from './args';
@@ -97,33 +96,6 @@ function historyStep(poller: Poller, body: Buffer): EdgeSample[] {
     : decodeMesh(decodeInstantResponse(body.toString('utf8'), 'mesh').data);
 }
 
-// Steps of the range answer: a warm-up chunk of the largest mesh has about 9
-// (`warmup.max_samples_per_query` 1,000,000 over 108,000 series).
-const RANGE_STEPS = 8;
-
-/**
- * Decodes the answers as one range answer of RANGE_STEPS steps (the same series, in the same
- * order, with each answer's values) and learns each step, as the warm-up does; returns the time
- * per step.
- */
-function rangeSteps(poller: Poller, bodies: readonly Buffer[], fromMs: number, blind: BlindSet): number {
-  type Vector = { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-  const vectors = bodies.map((b) => (JSON.parse(b.toString('utf8')) as Vector).data.result);
-  const first = vectors[0] ?? [];
-  const result = first.map((s, i) => ({
-    metric: s.metric,
-    values: Array.from({ length: RANGE_STEPS }, (_, k) => [
-      (fromMs + k * 30_000) / 1000,
-      vectors[k % vectors.length]?.[i]?.value[1] ?? '0',
-    ]),
-  }));
-  const text = JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } });
-  const t0 = process.hrtime.bigint();
-  for (const snapshot of decodeMeshRange(decodeRangeResponse(text, 'mesh').data))
-    poller.learn(snapshot, blind);
-  return ms(t0, process.hrtime.bigint()) / RANGE_STEPS;
-}
-
 /** Times `rounds` polls of one size in this process (bodies kept as Buffers, outside the heap). */
 async function measureSize(destinations: number, rounds: number): Promise<SizeResult> {
   const bodies = [0, 1, 2, 3].map((seed) => Buffer.from(meshAnswer({ destinations, seed }), 'latin1'));
@@ -146,7 +118,7 @@ async function measureSize(destinations: number, rounds: number): Promise<SizeRe
   for (let i = 0; i < warm + rounds; i++) {
     const body = bodies[i % bodies.length] as Buffer;
     const text = body.toString('latin1');
-    if (i === warm) rangeStepMs = rangeSteps(poller, bodies, start + warm * 30_000, blind);
+    if (i === warm) rangeStepMs = learnRange(poller, bodies, start + warm * 30_000, blind);
     const at = start + (i < warm ? i : i + RANGE_STEPS) * 30_000;
     if (i < warm) {
       // History first, as the warm-up replays it (its cost per step, once warm, is the warm-up's

@@ -7,10 +7,15 @@
  * Time is split between meshwatch and Prometheus: a range query's wall time, less the CPU this
  * process spent in it (reading and decoding the answer, which is meshwatch's work), is time spent
  * waiting on Prometheus; meshwatch's time is the warm-up's wall time less that wait. The costs per
- * series and step (one sample of the answer is one series at one step) extrapolate to the design's
- * large mesh: 2,000 destinations, 108,000 series per step, 7 days at the default schedule.
+ * series and step (one sample of the answer is one series at one step) extrapolate Prometheus's
+ * part to the design's large mesh: 2,000 destinations, 108,000 series per step, 7 days at the
+ * default schedule. meshwatch's part is extrapolated from a step of history measured in memory on a
+ * mesh of that size (`--large-destinations`, 2,000 by default; a smaller one is scaled linearly, for
+ * a quick run), since its cost per series grows with the mesh; the linear figure from the small
+ * mesh is kept beside it (`..._linear`).
  *
- * Run after a build: node dist/bench/warmup.js [--destinations N] [--days D] [--every-step] [--json]
+ * Run after a build: node dist/bench/warmup.js [--destinations N] [--days D] [--every-step]
+ * [--large-destinations N] [--json]
  * (npm run -s bench:warmup -- --json); the last line of --json is one JSON object.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -33,6 +38,7 @@ import { DetectionEngine } from '../src/core/engine';
 import { backfillHistory } from '../scripts/lib/backfill';
 import { removeDir, startPrometheus } from '../scripts/lib/prometheus';
 import { count } from './args';
+import { historyStepSeconds } from './harness';
 
 const DAY = 86_400_000;
 /** The design's large mesh: 2,000 destinations, about 54 series each in one poll's answer. */
@@ -137,6 +143,8 @@ async function run(url: string, schedule: Schedule, endMs: number, lookbackMs: n
     const largePlan = warmupPlan(endMs, { ...warmup, lookbackMs: LARGE_DAYS * DAY });
     const largeSteps = stepsOf(largePlan);
     const perSeriesStep = meshwatchSeconds / Math.max(total.samples, 1);
+    // Linear from this mesh's cost per series-step; it understates a large mesh, whose cost per
+    // series grows as its state outgrows the caches: see `atScale` for the measured figure.
     const meshwatchLarge = perSeriesStep * LARGE_SERIES * largeSteps;
     // Prometheus's cost per answered sample differs by resolution (an hourly rate reads 60 times
     // the raw samples of a 1-minute one): extrapolated per resolution.
@@ -172,6 +180,30 @@ async function run(url: string, schedule: Schedule, endMs: number, lookbackMs: n
   } finally {
     client.close();
   }
+}
+
+/**
+ * A run's result with meshwatch's extrapolated time from the cost per step measured at scale; the
+ * linear extrapolation is kept beside it.
+ */
+function atScale<
+  R extends {
+    extrapolated_2000x7d_steps: number;
+    extrapolated_2000x7d_meshwatch_seconds: number;
+    extrapolated_2000x7d_prometheus_seconds: number;
+  },
+>(
+  result: R,
+  stepSeconds: number,
+): R & { extrapolated_2000x7d_meshwatch_seconds_linear: number; step_seconds_at_2000: number } {
+  const meshwatch = stepSeconds * result.extrapolated_2000x7d_steps;
+  return {
+    ...result,
+    step_seconds_at_2000: round(stepSeconds),
+    extrapolated_2000x7d_meshwatch_seconds_linear: result.extrapolated_2000x7d_meshwatch_seconds,
+    extrapolated_2000x7d_meshwatch_seconds: round(meshwatch),
+    extrapolated_2000x7d_seconds: round(meshwatch + result.extrapolated_2000x7d_prometheus_seconds),
+  };
 }
 
 const stepsOf = (plan: WarmupPhase[]): number =>
@@ -223,9 +255,17 @@ async function main(): Promise<void> {
     } finally {
       await prometheus.stop();
     }
-    const shipped = results.find((r) => r.schedule === 'two-resolution');
-    const old = results.find((r) => r.schedule === 'every-step');
-    if (!shipped) throw new Error('the two-resolution run is missing');
+    const found = results.find((r) => r.schedule === 'two-resolution');
+    const previous = results.find((r) => r.schedule === 'every-step');
+    if (!found) throw new Error('the two-resolution run is missing');
+    // The cost per step measured on a mesh of the design's size in memory (range answers decoded
+    // and learned as the warm-up does), which the extrapolation takes instead of the linear one.
+    const largeDestinations = count('--large-destinations', LARGE_DESTINATIONS);
+    log(`measuring a step of history at ${largeDestinations} destinations in memory...`);
+    const stepSeconds =
+      (await historyStepSeconds(largeDestinations)) * (LARGE_DESTINATIONS / largeDestinations);
+    const shipped = atScale(found, stepSeconds);
+    const old = previous && atScale(previous, stepSeconds);
     const summary =
       `warm-up of ${destinations} destinations x ${days} days (${shipped.series} series/step): ` +
       `${shipped.steps} steps in ${shipped.queries} queries, meshwatch ${shipped.meshwatch_seconds} s, ` +
@@ -234,6 +274,7 @@ async function main(): Promise<void> {
         ? ` (every step: ${old.steps} steps, meshwatch ${old.meshwatch_seconds} s, Prometheus ${old.prometheus_seconds} s)`
         : '') +
       `; extrapolated to ${LARGE_DESTINATIONS} destinations x ${LARGE_DAYS} days: ${shipped.extrapolated_2000x7d_seconds} s` +
+      ` (meshwatch ${shipped.extrapolated_2000x7d_meshwatch_seconds} s at ${shipped.step_seconds_at_2000} s a step, Prometheus ${shipped.extrapolated_2000x7d_prometheus_seconds} s)` +
       (old ? ` (every step: ${old.extrapolated_2000x7d_seconds} s)` : '');
     console.log(summary);
     if (json) {

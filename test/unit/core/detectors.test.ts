@@ -288,8 +288,9 @@ describe('the new-caller detector', () => {
     ]);
   });
 
-  it('keys a plaintext caller by its workload, as it has no principal', () => {
-    const detector = new NewCallerDetector(
+  /** A new-caller detector alone: new for an hour, edges remembered for a day. */
+  const newCallerDetector = (): NewCallerDetector =>
+    new NewCallerDetector(
       {
         threshold: 1,
         rateWindowSeconds: WINDOW_SECONDS,
@@ -300,6 +301,9 @@ describe('the new-caller detector', () => {
       },
       new SeriesTable(100, DAY, { capacity: 0, evicted: 0 }),
     );
+
+  it('keys a plaintext caller by its workload, as it has no principal', () => {
+    const detector = newCallerDetector();
     detector.observe(T0, [requests('legacy/cron', 'shop/cart', 1, 'none')], false);
     const result = detector.observe(
       T0 + STEP,
@@ -313,17 +317,7 @@ describe('the new-caller detector', () => {
   });
 
   it('knows each workload an identity called from, when one of them falls back to plaintext', () => {
-    const detector = new NewCallerDetector(
-      {
-        threshold: 1,
-        rateWindowSeconds: WINDOW_SECONDS,
-        newForMs: HOUR,
-        learningMs: HOUR,
-        aliasRefreshMs: DAY / 16,
-        topCallers: 10,
-      },
-      new SeriesTable(100, DAY, { capacity: 0, evicted: 0 }),
-    );
+    const detector = newCallerDetector();
     // One service account in two clusters: one identity, one edge, two workloads behind it.
     const both = [requests('east/shop/web', 'shop/cart', 1), requests('west/shop/web', 'shop/cart', 1)];
     detector.observe(T0, both, false);
