@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { requireBinary } from './binaries';
@@ -59,9 +59,14 @@ export async function backfillHistory(options: {
     // Blocks of a day, not promtool's default 2 hours: a week is then ~10 blocks instead of ~85,
     // which is several times faster to write and to open.
     const args = ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', '--max-block-duration=24h'];
-    await run(promtool, [...args, file, options.dataDir], {
-      maxBuffer: 16 << 20,
-      signal: options.signal,
-    });
+    try {
+      await run(promtool, [...args, file, options.dataDir], {
+        maxBuffer: 16 << 20,
+        signal: options.signal,
+      });
+    } finally {
+      // The file is scratch once it is blocks: a week of a large mesh is close to a gigabyte.
+      rmSync(file, { force: true });
+    }
   }
 }

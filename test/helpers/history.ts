@@ -58,7 +58,10 @@ export async function prometheusOnHistory(
 ): Promise<{ prometheus: RunningPrometheus; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const dataDir = join(dir, 'data');
-  for (const backfill of backfills) await backfillScenario({ ...backfill, dataDir });
+  for (const backfill of backfills) {
+    // Each backfill's own folder held only its scratch files; the blocks are in `dataDir`.
+    removeDir((await backfillScenario({ ...backfill, dataDir })).dir);
+  }
   const prometheus = await startPrometheus({ dataDir });
   return {
     prometheus,

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -92,6 +92,7 @@ export async function startMeshwatch(
       const timer = setTimeout(() => child.kill('SIGKILL'), 30000);
       const code = await exit;
       clearTimeout(timer);
+      rmSync(dir, { recursive: true, force: true });
       return code;
     },
   };
