@@ -15,7 +15,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { decodeInstantResponse } from '../src/adapters/prometheus/decode';
 import { createLogger } from '../src/adapters/logger';
 import { MeshwatchMetrics } from '../src/adapters/metrics/metrics';
@@ -29,6 +28,7 @@ import { feed, learnRange, memoryPrometheus, RANGE_STEPS } from './harness';
 import { destinationsFor, labelsAnswer, meshAnswer } from './mesh-answer';
 import { freePort } from '../scripts/lib/net';
 import { count, option } from './args';
+import { shippedMemoryLimit, shippedNodeOptions } from './shipped';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -37,36 +37,6 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? 0 : ((s[(s.length - 1) >> 1] as number) + (s[s.length >> 1] as number)) / 2;
 };
-
-interface ShippedContainer {
-  resources?: { limits?: { memory?: string } };
-  env?: Array<{ name: string; value?: string }>;
-}
-
-/** The meshwatch container of the shipped Deployment. */
-function shippedContainer(): ShippedContainer {
-  const doc = parseYaml(readFileSync(join(ROOT, 'deploy/base/deployment.yaml'), 'utf8')) as {
-    spec: { template: { spec: { containers: ShippedContainer[] } } };
-  };
-  const container = doc.spec.template.spec.containers[0];
-  if (!container) throw new Error('deploy/base/deployment.yaml has no container');
-  return container;
-}
-
-/** The shipped Deployment's NODE_OPTIONS (its heap cap), which the daemon here runs with too. */
-function shippedNodeOptions(): string {
-  return shippedContainer().env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
-}
-
-/** The shipped Deployment's memory limit, in bytes. */
-export function shippedMemoryLimit(): number {
-  const text = shippedContainer().resources?.limits?.memory ?? '';
-  const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(text);
-  if (!m)
-    throw new Error(`cannot read the memory limit ${JSON.stringify(text)} of deploy/base/deployment.yaml`);
-  const unit: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 };
-  return Number(m[1]) * (unit[m[2] ?? ''] ?? 1);
-}
 
 interface SizeResult {
   series: number;

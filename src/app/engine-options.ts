@@ -1,7 +1,7 @@
 import type { Config } from '../config/types';
 import { trafficBaselineOptions } from '../core/baseline';
 import type { EngineOptions } from '../core/engine';
-import { meshQuery } from '../signals/mesh';
+import { meshQuery, type MeshQueryOptions } from '../signals/mesh';
 
 // A denial level that stays high for six hours becomes the new normal: long enough that an
 // attack is paged and looked at, short enough that a policy change does not alarm for days.
@@ -17,6 +17,7 @@ export function engineOptions(config: Config): EngineOptions {
     maxDestinations: config.limits.maxDestinations,
     maxEdges: config.limits.maxEdges,
     evictAfterMs: config.limits.evictAfterMs,
+    strictReadyLookbackMs: config.audit.lookbackMs,
     detectors: config.detectors,
     baselines: {
       traffic: {
@@ -35,12 +36,16 @@ export function engineOptions(config: Config): EngineOptions {
   };
 }
 
-/** The mesh query (one per poll, replayed over history by the warm-up) from the configuration. */
-export function meshQueryOf(config: Config): string {
+/**
+ * The mesh query (one per poll, replayed over history by the warm-up) from the configuration;
+ * `overrides` (the audit's hourly window and namespaces) replace what they set.
+ */
+export function meshQueryOf(config: Config, overrides: Partial<MeshQueryOptions> = {}): string {
   return meshQuery({
     serverReporters: config.telemetry.serverReporters,
     rateWindowMs: config.poll.rateWindowMs,
     denialCodes: config.detectors.unauthorized.denialCodes.map(String),
     denialFlags: config.detectors.unauthorized.denialFlags,
+    ...overrides,
   });
 }

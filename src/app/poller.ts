@@ -1,3 +1,4 @@
+import { quoteQuery } from '../adapters/prometheus/decode';
 import type { BodySink } from '../adapters/prometheus/types';
 import type { Config } from '../config/types';
 import {
@@ -17,6 +18,7 @@ import type { MeshSnapshot } from '../core/mesh';
 import type { DetectorName, Finding, Layer } from '../core/types';
 import type { Logger } from '../adapters/logger';
 import type { MeshwatchMetrics } from '../adapters/metrics/metrics';
+import { PrometheusResponseError } from '../errors';
 import { decodeTelemetry, labelPresence, requiredLabelsQuery, type LabelPresence } from '../signals/labels';
 import { MeshDecoder } from '../signals/mesh-decoder';
 import type { InstantSample } from '../signals/types';
@@ -64,6 +66,13 @@ export class Poller {
   readonly decoder = new MeshDecoder();
   private readonly now: () => number;
   private missingLabels = new Set<string>();
+  /** The last poll (or warm-up step) refused series over a cap. */
+  private atCapacity = false;
+  /** A poll has read Istio telemetry; and the last one saw none at all after that (a scrape gap). */
+  private sawTelemetry = false;
+  private inGap = false;
+  /** After a gap, detectors wait until this evaluation time: one whole rate window of new samples. */
+  private resumeAtMs: number | undefined;
   private layers: readonly Layer[] | undefined;
   private lastAttemptMs: number | undefined;
   private lastSuccessMs: number | undefined;
@@ -80,9 +89,12 @@ export class Poller {
     for (const reason of ['capacity', 'evicted']) deps.metrics.seriesDropped.inc({ reason }, 0);
   }
 
-  /** One poll evaluated at `atMs`. Resolves when done, whether it succeeded or not. */
-  async poll(atMs: number, signal?: AbortSignal): Promise<void> {
+  /** One poll for `slotMs`, evaluated poll.query_offset before it. Resolves when done, whether it succeeded or not. */
+  async poll(slotMs: number, signal?: AbortSignal): Promise<void> {
     const { metrics, logger } = this.deps;
+    // Remote-write backends (Mimir, Thanos Receive) get the newest samples late: a rate() window
+    // ending at the slot would be missing its last seconds and read as a drop.
+    const atMs = slotMs - this.deps.config.poll.queryOffsetMs;
     this.lastAttemptMs = this.now();
     metrics.pollsTotal.inc();
     const endTimer = metrics.pollDuration.startTimer();
@@ -95,7 +107,11 @@ export class Poller {
         this.query(this.labelsQuery, atMs, signal),
       ]);
       this.warn(this.meshQuery, mesh.warnings);
-      const blind = this.checkLabels(labels);
+      // A sum of rates is never NaN or infinite: such an answer is broken (an exporter, a query
+      // engine) and is refused whole, as any wrong answer is; reading the rest of it would take
+      // those series as gone: a drop in traffic, and the close of the findings they carry.
+      if (mesh.nonFinite !== undefined) throw nonFiniteAnswer(this.meshQuery, mesh.nonFinite);
+      const blind = this.holdAfterGap(atMs, this.checkLabels(labels));
       const result = this.engine.observe({ timeMs: atMs, samples: mesh.samples }, true, blind);
       this.publish(result);
 
@@ -149,6 +165,20 @@ export class Poller {
     return this.engine.findings();
   }
 
+  /**
+   * Runs with `config` from the next poll on (a config reload): the engine is retuned, keeping its
+   * baselines, known edges and findings, and the thresholds are published at once. What the poller
+   * fixed at start (the mesh query) is the caller's to keep unchanged (src/app/reload.ts).
+   */
+  reconfigure(config: Config): void {
+    this.deps.config = config;
+    const transitions = this.engine.retune(engineOptions(config));
+    for (const detector of DETECTORS) {
+      this.deps.metrics.detectorThreshold.set({ detector }, config.detectors[detector].threshold);
+    }
+    for (const t of transitions) logTransition(this.deps.logger, t);
+  }
+
   private async query(
     promql: string,
     atMs: number,
@@ -174,6 +204,7 @@ export class Poller {
     const { metrics, logger } = this.deps;
     metrics.publishAssessments(result.detections, this.deps.config.limits.exportBands);
     metrics.publishPlaintext(result.mtlsRatios, result.plaintextCallers);
+    metrics.publishStrictReady(this.engine.strictReadiness());
     metrics.publishCallers(metrics.unauthorizedRate, result.unauthorizedCallers);
     metrics.publishCallers(metrics.newCallerRate, result.newCallers);
     const open = this.engine.findings();
@@ -193,6 +224,47 @@ export class Poller {
     for (const [reason, count] of Object.entries(drops)) {
       if (count > 0) metrics.seriesDropped.inc({ reason }, count);
     }
+    this.reportCapacity(drops.capacity);
+  }
+
+  /**
+   * After a gap in the whole mesh's telemetry (every target unscrapeable), the first rate window
+   * holds only the samples since scrapes resumed: rate() reads it low, a drop that is not there.
+   * Every detector waits one rate window (blind: nothing scored, nothing learned) before it resumes.
+   */
+  private holdAfterGap(atMs: number, blind: BlindSet): BlindSet {
+    if (this.layers?.length === 0) {
+      // Telemetry that has not appeared yet is not a gap: nothing has a baseline to misjudge.
+      this.inGap = this.sawTelemetry;
+      return blind;
+    }
+    this.sawTelemetry = true;
+    if (this.inGap) {
+      this.inGap = false;
+      this.resumeAtMs = atMs + this.deps.config.poll.rateWindowMs;
+      this.deps.logger.info(
+        { resumeAt: new Date(this.resumeAtMs).toISOString() },
+        'Istio telemetry is back after a gap; the detectors resume once a whole rate window has been scraped again',
+      );
+    }
+    if (this.resumeAtMs === undefined || atMs >= this.resumeAtMs) {
+      this.resumeAtMs = undefined;
+      return blind;
+    }
+    for (const detector of DETECTORS) this.deps.metrics.detectorBlind.set({ detector }, 1);
+    return new Set(DETECTORS.flatMap((d) => [`${d}:http`, `${d}:tcp`] as const));
+  }
+
+  /** Says once, when refusals start, that a cap is reached: a metric alone is easy to miss while it counts. */
+  private reportCapacity(refused: number): void {
+    if (refused > 0 && !this.atCapacity) {
+      const { maxDestinations, maxEdges } = this.deps.config.limits;
+      this.deps.logger.warn(
+        { refused, tracked: this.engine.tracked(), maxDestinations, maxEdges },
+        'at capacity: refusing new series over limits.max_destinations or limits.max_edges; new callers and destinations go unwatched until it is raised or the churn ends',
+      );
+    }
+    this.atCapacity = refused > 0;
   }
 
   /**
@@ -264,6 +336,14 @@ export class Poller {
       );
     }
   }
+}
+
+/** The error for a mesh answer holding NaN or ±Inf rates. */
+function nonFiniteAnswer(query: string, series: number): PrometheusResponseError {
+  return new PrometheusResponseError(
+    `Prometheus returned ${series} series whose rate is NaN, +Inf or -Inf for query ${quoteQuery(query)}; a sum of rates never is, so the answer is not used`,
+    { query },
+  );
 }
 
 function logTransition(logger: Logger, t: FindingTransition): void {

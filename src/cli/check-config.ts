@@ -1,8 +1,10 @@
 /**
  * `meshwatch check-config FILE`: validates a config file, with the `MESHWATCH_*` environment the
- * daemon would see, exactly as `meshwatch run` does at start. For CI and pre-deploy hooks.
+ * daemon would see, exactly as `meshwatch run` does at start (with the web config file it names).
+ * For CI and pre-deploy hooks.
  */
 import type { Command } from 'commander';
+import { loadWebConfig } from '../adapters/http/web-config';
 import { loadConfig } from '../config/load';
 import { MeshwatchError } from '../errors';
 import type { CliIo } from './io';
@@ -16,7 +18,8 @@ export function registerCheckConfigCommand(program: Command, io: CliIo): void {
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .action((file: string) => {
       try {
-        loadConfig({ file, env: io.env, flags: {} });
+        const config = loadConfig({ file, env: io.env, flags: {} });
+        if (config.server.webConfigFile !== undefined) loadWebConfig(config.server.webConfigFile);
       } catch (err) {
         // Only our own errors are a verdict on the file; anything else is a bug and must surface.
         if (!(err instanceof MeshwatchError)) throw err;

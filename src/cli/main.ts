@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { MeshwatchError } from '../errors';
 import { packageVersion } from '../version';
+import { registerAuditCommand } from './audit';
 import { registerBacktestCommand } from './backtest';
 import { registerBenchCommand } from './bench';
 import { registerCheckConfigCommand } from './check-config';
@@ -25,6 +26,7 @@ export function buildProgram(io: CliIo): Command {
   registerSimulateCommand(program, io);
   registerBenchCommand(program, io);
   registerBacktestCommand(program, io);
+  registerAuditCommand(program, io);
   return program;
 }
 

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { loadWebConfig } from '../adapters/http/web-config';
 import { createLogger } from '../adapters/logger';
 import { createPrometheusClient } from '../adapters/prometheus/client';
 import { startDaemon } from '../app/daemon';
@@ -26,12 +27,13 @@ export async function runDaemon(
 ): Promise<number> {
   let config;
   let prometheus;
+  const file = opts.config ?? io.env.MESHWATCH_CONFIG;
+  // A reload reads the same file with the same environment and flags on top, as the start did.
+  const load = () => loadConfig({ file, env: io.env, flags: { prometheusUrl: opts.prometheusUrl } });
   try {
-    config = loadConfig({
-      file: opts.config ?? io.env.MESHWATCH_CONFIG,
-      env: io.env,
-      flags: { prometheusUrl: opts.prometheusUrl },
-    });
+    config = load();
+    // The web config file is checked here too, so that its errors read as every config error.
+    if (config.server.webConfigFile !== undefined) loadWebConfig(config.server.webConfigFile);
     prometheus = createPrometheusClient(config.prometheus);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -46,7 +48,11 @@ export async function runDaemon(
     logger,
     prometheus,
     version: packageVersion(),
+    reloadConfig: load,
+    ...(file === undefined ? {} : { configFile: file }),
   });
+  // As Prometheus: SIGHUP re-reads the config file (the outcome is logged and in the metrics).
+  process.on('SIGHUP', () => daemon.reload('SIGHUP'));
   // Listeners stay installed: a second signal during shutdown must not kill the process with
   // the default action before the poll in flight and the logs are done.
   let received: NodeJS.Signals | undefined;

@@ -49,3 +49,6 @@ export function formatDuration(ms: number): string {
   }
   return text;
 }
+
+/** `parseDuration`'s syntax as a JSON Schema pattern (not empty); it cannot check the safe-integer bound. */
+export const DURATION_PATTERN = DURATION.source.replace(/^\^/, '^(?!$)');

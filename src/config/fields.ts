@@ -3,7 +3,10 @@
  * and doc, and converts a YAML value or an env/flag string into its typed value or into the exact
  * words of what is wrong. The key and where the value came from are added by the resolver.
  */
-import { DURATION_UNITS, parseDuration } from './duration';
+import { DURATION_PATTERN, DURATION_UNITS, parseDuration } from './duration';
+
+/** A JSON Schema (draft-07) of one value, as plain JSON data. */
+export type JsonSchema = { readonly [keyword: string]: unknown };
 
 /** A converted value, or what is wrong with the input (without the key: the resolver adds it). */
 export type Conversion<T> = { ok: true; value: T } | { ok: false; problem: string };
@@ -20,6 +23,11 @@ export interface Field<T> {
   readonly defaultText: string | undefined;
   /** The values allowed, in words; used by both the docs and the error messages. */
   readonly allowed: string;
+  /**
+   * The value as written in the YAML file, in JSON Schema, with its default in the file's form;
+   * src/config/json-schema.ts assembles these into meshwatch.schema.json for editors.
+   */
+  readonly jsonSchema: JsonSchema;
   /** How to write the value in an environment variable, when it differs from a plain scalar. */
   readonly envFormat?: string;
   /** The command-line option that also sets this key, e.g. `--prometheus-url`. */
@@ -107,6 +115,8 @@ export function duration(o: Common & { default: string; min?: string; max?: stri
     default: ms(o.default),
     defaultText: o.default,
     allowed,
+    // The range compares values, which a pattern cannot; the description gives it in words.
+    jsonSchema: { type: 'string', pattern: DURATION_PATTERN, default: o.default },
     fromYaml: convert,
     fromText: convert,
   };
@@ -130,6 +140,12 @@ export function integer(o: Common & { default: number; min: number; max?: number
     default: o.default,
     defaultText: String(o.default),
     allowed,
+    jsonSchema: {
+      type: 'integer',
+      minimum: o.min,
+      ...(o.max === undefined ? {} : { maximum: o.max }),
+      default: o.default,
+    },
     fromYaml: (input) => check(input, typeof input === 'number' ? input : NaN),
     fromText: (text) => check(text, /^[-+]?\d+$/.test(text) ? Number(text) : NaN),
   };
@@ -151,6 +167,7 @@ export function number(o: Common & { default: number; greaterThan: number }): Fi
     default: o.default,
     defaultText: String(o.default),
     allowed,
+    jsonSchema: { type: 'number', exclusiveMinimum: o.greaterThan, default: o.default },
     fromYaml: (input) => check(input, typeof input === 'number' ? input : NaN),
     fromText: (text) => check(text, /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? Number(text) : NaN),
   };
@@ -168,6 +185,7 @@ export function boolean(o: Common & { default: boolean }): Field<boolean> {
     default: o.default,
     defaultText: String(o.default),
     allowed: 'true, false',
+    jsonSchema: { type: 'boolean', default: o.default },
     fromYaml: (input) => (typeof input === 'boolean' ? ok(input) : notBoolean(input)),
     fromText: (text) => (text === 'true' ? ok(true) : text === 'false' ? ok(false) : notBoolean(text)),
   };
@@ -188,17 +206,22 @@ export function oneOf<V extends string>(o: Common & { values: readonly V[]; defa
     default: o.default,
     defaultText: o.default,
     allowed,
+    jsonSchema: { type: 'string', enum: o.values, default: o.default },
     fromYaml: convert,
     fromText: convert,
   };
 }
 
-/** A non-empty list of distinct words that `accepts` takes; comma-separated in env (`example`). */
+/**
+ * A non-empty list of distinct words that `accepts` takes (`item`: the same in JSON Schema);
+ * comma-separated in env (`example`).
+ */
 function wordList<V extends string>(
   o: Common & { default: V[] },
   allowed: string,
   example: string,
   accepts: (item: unknown) => boolean,
+  item: JsonSchema,
 ): Field<V[]> {
   const convert = (input: unknown, items: unknown[]): Conversion<V[]> => {
     if (items.length === 0) return bad(`${show(input)} is empty (allowed: ${allowed})`);
@@ -216,6 +239,7 @@ function wordList<V extends string>(
     default: o.default,
     defaultText: `[${o.default.join(', ')}]`,
     allowed,
+    jsonSchema: { type: 'array', items: item, minItems: 1, uniqueItems: true, default: o.default },
     envFormat: `comma-separated, e.g. \`${example}\``,
     fromYaml: (input) =>
       Array.isArray(input)
@@ -227,8 +251,12 @@ function wordList<V extends string>(
 
 /** A non-empty list of distinct words from a fixed set; comma-separated in env. */
 export function listOf<V extends string>(o: Common & { values: readonly V[]; default: V[] }): Field<V[]> {
-  return wordList(o, `one or more of ${o.values.join(', ')}`, o.values.join(','), (item) =>
-    o.values.includes(item as V),
+  return wordList(
+    o,
+    `one or more of ${o.values.join(', ')}`,
+    o.values.join(','),
+    (item) => o.values.includes(item as V),
+    { type: 'string', enum: o.values },
   );
 }
 
@@ -267,6 +295,7 @@ function stringField<T extends string | undefined>(
     default: fallback,
     defaultText: fallback,
     allowed,
+    jsonSchema: { type: 'string', minLength: 1, ...(fallback === undefined ? {} : { default: fallback }) },
     fromYaml: convert,
     fromText: convert,
   };
@@ -281,6 +310,9 @@ export function httpUrl(o: Common & { default: string }): Field<string> {
 export function optionalHttpUrl(o: Common): Field<string | undefined> {
   return urlField(o, undefined);
 }
+
+// http(s), a host, and no `user:password@` before it: what `convert` checks, as far as a pattern can.
+const URL_PATTERN = '^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s:\\\\][^/?#@\\s\\\\]*(?:[/?#].*)?$';
 
 function urlField<T extends string | undefined>(o: Common, defaultValue: T): Field<T> {
   const allowed = 'an http or https URL, e.g. http://prometheus:9090';
@@ -310,6 +342,11 @@ function urlField<T extends string | undefined>(o: Common, defaultValue: T): Fie
     default: defaultValue,
     defaultText: defaultValue,
     allowed,
+    jsonSchema: {
+      type: 'string',
+      pattern: URL_PATTERN,
+      ...(defaultValue === undefined ? {} : { default: defaultValue }),
+    },
     fromYaml: convert,
     fromText: convert,
   };
@@ -319,6 +356,10 @@ function urlField<T extends string | undefined>(o: Common, defaultValue: T): Fie
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Credentials come from files only; an inline Authorization header would bypass that rule.
 const FORBIDDEN_HEADERS = ['authorization', 'proxy-authorization'];
+// The same two rules for JSON Schema, whose patterns have no case-insensitive flag.
+const anyCase = (word: string): string =>
+  [...word].map((c) => (/[a-z]/.test(c) ? `[${c}${c.toUpperCase()}]` : c)).join('');
+const HEADER_NAME_PATTERN = `^(?!(?:${FORBIDDEN_HEADERS.map(anyCase).join('|')})$)${HEADER_NAME.source.slice(1)}`;
 
 /** HTTP request headers, name to value; `Name=value,Name2=value2` in env. */
 export function headerMap(o: Common): Field<Record<string, string>> {
@@ -353,6 +394,12 @@ export function headerMap(o: Common): Field<Record<string, string>> {
     default: {},
     defaultText: '{}',
     allowed,
+    jsonSchema: {
+      type: 'object',
+      propertyNames: { type: 'string', pattern: HEADER_NAME_PATTERN },
+      additionalProperties: { type: 'string', pattern: '^[^\\r\\n\\u0000]*$' },
+      default: {},
+    },
     envFormat: '`Name=value,Name2=value2` (a value cannot contain a comma)',
     fromYaml: (input) =>
       typeof input === 'object' && input !== null && !Array.isArray(input)
@@ -395,6 +442,19 @@ export function statusCodes(o: Common & { default: number[] }): Field<number[]> 
     default: o.default,
     defaultText: `[${o.default.join(', ')}]`,
     allowed,
+    jsonSchema: {
+      type: 'array',
+      // A quoted code ("403") is read as the number, so the schema takes it too.
+      items: {
+        anyOf: [
+          { type: 'integer', minimum: 100, maximum: 599 },
+          { type: 'string', pattern: '^0*[1-5][0-9][0-9]$' },
+        ],
+      },
+      minItems: 1,
+      uniqueItems: true,
+      default: o.default,
+    },
     envFormat: `comma-separated, e.g. \`${o.default.join(',')}\``,
     fromYaml: (input) =>
       Array.isArray(input)
@@ -403,6 +463,8 @@ export function statusCodes(o: Common & { default: number[] }): Field<number[]> 
     fromText: (text) => convert(text, text === '' ? [] : text.split(',').map((item) => item.trim())),
   };
 }
+
+const RESPONSE_FLAG = /^[A-Z][A-Z0-9_]*$/;
 
 /**
  * A list of Envoy or ztunnel response flags (`DENY`, `UAEX`, ...): upper-case words. The set is
@@ -413,6 +475,7 @@ export function responseFlags(o: Common & { default: string[] }): Field<string[]
     o,
     'one or more response flags: upper-case letters, digits and _ (e.g. DENY)',
     o.default.join(','),
-    (item) => typeof item === 'string' && /^[A-Z][A-Z0-9_]*$/.test(item),
+    (item) => typeof item === 'string' && RESPONSE_FLAG.test(item),
+    { type: 'string', pattern: RESPONSE_FLAG.source },
   );
 }

@@ -67,20 +67,35 @@ function parseYaml(text: string, sourceName: string): unknown {
     // mapAsMap keeps non-string keys (`? [a]`) from being stringified with a process warning.
     return plain(document.toJS({ mapAsMap: true, maxAliasCount: 100 }));
   } catch (err) {
-    // Only alias expansion fails here: a "billion laughs" document.
+    // Only aliases fail here: one to no anchor, too many (a "billion laughs"), one inside itself.
     throw new ConfigError('', `${sourceName}: invalid YAML: ${(err as Error).message}`, { cause: err });
   }
 }
 
-/** Maps to plain objects, keys as strings (a non-string key is then reported as an unknown key). */
-function plain(value: unknown): unknown {
-  if (value instanceof Map) {
-    return Object.fromEntries(
-      [...value.entries()].map(([key, child]) => [
-        typeof key === 'string' ? key : JSON.stringify(key),
-        plain(child),
-      ]),
-    );
+/**
+ * Maps to plain objects, keys as strings (a non-string key is then reported as an unknown key).
+ * `inside` holds the collections being converted: an alias to a node that contains it makes a
+ * cycle, which would recurse until the stack overflows.
+ */
+function plain(value: unknown, inside = new Set<unknown>()): unknown {
+  if (!(value instanceof Map) && !Array.isArray(value)) return value;
+  if (inside.has(value)) throw new RecursiveAlias();
+  inside.add(value);
+  const converted =
+    value instanceof Map
+      ? Object.fromEntries(
+          [...value.entries()].map(([key, child]) => [
+            typeof key === 'string' ? key : JSON.stringify(key),
+            plain(child, inside),
+          ]),
+        )
+      : value.map((child: unknown) => plain(child, inside));
+  inside.delete(value);
+  return converted;
+}
+
+class RecursiveAlias extends Error {
+  constructor() {
+    super('an alias refers to a node that contains it');
   }
-  return Array.isArray(value) ? value.map(plain) : value;
 }

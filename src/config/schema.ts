@@ -121,6 +121,12 @@ export const CONFIG_SCHEMA = section('meshwatch configuration', {
       default: '2m',
       min: '1s',
     }),
+    query_offset: duration({
+      doc: "Evaluate each poll (and the end of the warm-up) this far in the past, as the query_offset of a Prometheus rule group: for remote-write setups (Mimir, Thanos Receive, a Prometheus agent) where the newest samples arrive late, so that a rate() window still missing its last seconds is not read as a traffic drop. Set it a little above the worst ingestion delay; findings come that much later. 0s evaluates at the poll's own time.",
+      default: '0s',
+      min: '0s',
+      max: '1h',
+    }),
   }),
   warmup: section('Rebuilding baselines and known edges from Prometheus history at start.', {
     lookback: duration({
@@ -201,6 +207,9 @@ export const CONFIG_SCHEMA = section('meshwatch configuration', {
       default: 9464,
       min: 0,
       max: 65535,
+    }),
+    web_config_file: filePath({
+      doc: 'A web configuration file in the Prometheus exporter-toolkit format (TLS certificate and key, client CA and client_auth_type, basic_auth_users with bcrypt hashes), the file other exporters take as --web.config.file; read and checked at start, relative paths in it are relative to it. Unset, the server speaks plain HTTP without authentication. /livez and /readyz stay open to probes without basic auth (docs/install.md, "Securing meshwatch\'s endpoints").',
     }),
   }),
   shutdown: section('Stopping on SIGTERM.', {
@@ -284,6 +293,14 @@ export const CONFIG_SCHEMA = section('meshwatch configuration', {
       ),
     },
   ),
+  audit: section('The road to STRICT mTLS: what meshwatch audit and the daemon judge it over.', {
+    lookback: duration({
+      doc: "The window over which the daemon's meshwatch_strict_mtls_ready and meshwatch audit's default lookback look for plaintext callers: a destination is ready for a STRICT PeerAuthentication when none reached it for this long. The daemon knows only what its warm-up (warmup.lookback) and its polls since have seen: with a shorter warm-up, the gauge says what that saw.",
+      default: '7d',
+      // The audit reads history in hourly steps: less than an hour holds none.
+      min: '1h',
+    }),
+  }),
 });
 
 /** The schema's typed values, keyed as in the YAML file. */
@@ -460,7 +477,11 @@ export function toConfig(v: ConfigValues): Config {
         insecureSkipVerify: p.tls.insecure_skip_verify,
       },
     },
-    poll: { intervalMs: v.poll.interval, rateWindowMs: v.poll.rate_window },
+    poll: {
+      intervalMs: v.poll.interval,
+      rateWindowMs: v.poll.rate_window,
+      queryOffsetMs: v.poll.query_offset,
+    },
     warmup: {
       lookbackMs: v.warmup.lookback,
       stepMs: v.warmup.step,
@@ -480,7 +501,11 @@ export function toConfig(v: ConfigValues): Config {
       timeoutMs: v.alertmanager.timeout,
       resendEveryMs: v.alertmanager.resend_every,
     },
-    server: { host: v.server.host, port: v.server.port },
+    server: {
+      host: v.server.host,
+      port: v.server.port,
+      ...defined({ webConfigFile: v.server.web_config_file }),
+    },
     shutdown: { timeoutMs: v.shutdown.timeout },
     log: { level: v.log.level },
     telemetry: { serverReporters: v.telemetry.server_reporters },
@@ -500,5 +525,6 @@ export function toConfig(v: ConfigValues): Config {
       traffic: { ...detectorCommon(v.detectors.traffic), shapeModel: v.detectors.traffic.shape_model },
       errors: detectorCommon(v.detectors.errors),
     },
+    audit: { lookbackMs: v.audit.lookback },
   };
 }

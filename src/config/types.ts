@@ -5,16 +5,20 @@
  */
 export interface Config {
   prometheus: PrometheusConfig;
-  poll: { intervalMs: number; rateWindowMs: number };
+  /** The live loop; `queryOffsetMs` is how far in the past each poll evaluates (late remote-write samples). */
+  poll: { intervalMs: number; rateWindowMs: number; queryOffsetMs: number };
   warmup: WarmupConfig;
   limits: LimitsConfig;
   /** Direct push to Alertmanager; off when `url` is unset. */
   alertmanager: { url?: string; timeoutMs: number; resendEveryMs: number };
-  server: { host: string; port: number };
+  /** The HTTP server; `webConfigFile` is an exporter-toolkit web config (TLS, basic auth), unset: plain HTTP. */
+  server: { host: string; port: number; webConfigFile?: string };
   shutdown: { timeoutMs: number };
   log: { level: LogLevel };
   telemetry: TelemetryConfig;
   detectors: DetectorsConfig;
+  /** `lookbackMs`: the window `meshwatch_strict_mtls_ready` and `meshwatch audit` judge plaintext callers over. */
+  audit: { lookbackMs: number };
 }
 
 /** How history is replayed at start: coarse steps for the older part, live steps for the recent one. */

@@ -1,7 +1,7 @@
 import type { BaselineOptions } from './baseline';
 import { BaselineDetector } from './detectors/baseline-detector';
 import { ERROR_RATIO_SIGNAL, errorRatios } from './detectors/errors';
-import { NewCallerDetector } from './detectors/new-caller';
+import { NewCallerDetector, type NewCallerOptions } from './detectors/new-caller';
 import { assessPlaintext } from './detectors/plaintext';
 import type { BlindSet } from './detectors/requirements';
 import { attributeToWorkloads, trafficRates, volumeSamples } from './detectors/signals';
@@ -10,6 +10,7 @@ import { FindingTracker, type FindingPolicy, type FindingTransition } from './fi
 import { nextKeyGeneration } from './keys';
 import { layerOf, type EdgeSample, type MeshSnapshot } from './mesh';
 import { SeriesTable, type DropCounts } from './series-table';
+import { StrictReadinessTracker, type StrictReadiness } from './strict-ready';
 import type { Assessment, Caller, DetectorName, Destination, Finding, Layer } from './types';
 
 /** The signal name of the traffic detector, for a destination that serves HTTP. */
@@ -32,11 +33,33 @@ export interface EngineOptions {
   maxEdges: number;
   /** Destinations and denied edges not seen this long are forgotten. */
   evictAfterMs: number;
+  /** `audit.lookback`: a destination is STRICT-ready when it served no plaintext this long. */
+  strictReadyLookbackMs: number;
   detectors: Record<Exclude<DetectorName, 'new_caller'>, DetectorSettings> & {
     new_caller: DetectorSettings & { newForMs: number; forgetAfterMs: number; learningMs: number };
   };
   /** Baseline options per baseline-backed detector, without `threshold` (it comes from the settings). */
   baselines: Record<'traffic' | 'errors' | 'unauthorized', Omit<BaselineOptions, 'threshold'>>;
+}
+
+/** The new-caller detector's settings from the engine's, but for the rate window (fixed at construction). */
+function newCallerOptions(options: EngineOptions): Omit<NewCallerOptions, 'rateWindowSeconds'> {
+  const n = options.detectors.new_caller;
+  return {
+    threshold: n.threshold,
+    newForMs: n.newForMs,
+    learningMs: n.learningMs,
+    aliasRefreshMs: Math.min(3_600_000, n.forgetAfterMs / 16),
+    topCallers: options.topCallers,
+  };
+}
+
+function strictReadinessOptions(options: EngineOptions) {
+  return {
+    lookbackMs: options.strictReadyLookbackMs,
+    capacity: options.maxDestinations,
+    evictAfterMs: options.evictAfterMs,
+  };
 }
 
 /** One detector's assessments in one poll. */
@@ -75,8 +98,11 @@ export class DetectionEngine {
   private readonly unauthorized: UnauthorizedDetector;
   private readonly unauthorizedBaselines: BaselineDetector;
   private readonly newCaller: NewCallerDetector;
+  private readonly strictReady: StrictReadinessTracker;
+  /** The latest observation could not read plaintext on any layer: readiness is unknown, not "ready". */
+  private strictReadyBlind = false;
 
-  constructor(private readonly options: EngineOptions) {
+  constructor(private options: EngineOptions) {
     const d = options.detectors;
     const table = <T>(capacity: number, evictAfterMs: number) =>
       new SeriesTable<T>(capacity, evictAfterMs, this.drops);
@@ -96,16 +122,42 @@ export class DetectionEngine {
       options.topCallers,
     );
     this.newCaller = new NewCallerDetector(
-      {
-        threshold: d.new_caller.threshold,
-        rateWindowSeconds: options.rateWindowSeconds,
-        newForMs: d.new_caller.newForMs,
-        learningMs: d.new_caller.learningMs,
-        aliasRefreshMs: Math.min(3_600_000, d.new_caller.forgetAfterMs / 16),
-        topCallers: options.topCallers,
-      },
+      { ...newCallerOptions(options), rateWindowSeconds: options.rateWindowSeconds },
       table(options.maxEdges, d.new_caller.forgetAfterMs),
     );
+    this.strictReady = new StrictReadinessTracker(strictReadinessOptions(options), this.drops);
+  }
+
+  /**
+   * Applies what a config reload can change (thresholds, hysteresis, enabled, limits, new_caller's
+   * durations) from the next observation on, keeping every baseline, known edge and open finding.
+   * `rateWindowSeconds` and `baselines` stay as built: the running query and what the baselines
+   * learned depend on them. A detector turned off closes its findings now (returned), since it no
+   * longer assesses anything that would close them.
+   */
+  retune(options: EngineOptions): FindingTransition[] {
+    const before = this.options.detectors;
+    this.options = {
+      ...options,
+      rateWindowSeconds: this.options.rateWindowSeconds,
+      baselines: this.options.baselines,
+    };
+    const d = options.detectors;
+    const { maxDestinations, maxEdges, evictAfterMs } = options;
+    this.traffic.retune(d.traffic.threshold, maxDestinations, evictAfterMs);
+    this.errors.retune(d.errors.threshold, maxDestinations, evictAfterMs);
+    this.unauthorizedBaselines.retune(d.unauthorized.threshold, maxDestinations, evictAfterMs);
+    this.unauthorized.retune(options.topCallers, maxEdges, evictAfterMs);
+    this.newCaller.retune(newCallerOptions(options), maxEdges, d.new_caller.forgetAfterMs);
+    this.strictReady.retune(strictReadinessOptions(options));
+    const transitions: FindingTransition[] = [];
+    for (const name of Object.keys(d) as DetectorName[]) {
+      if (before[name].enabled && !d[name].enabled) {
+        // No assessments and a close after one poll: every finding of the detector closes now.
+        transitions.push(...this.tracker.update(name, [], { ...d[name], closeAfterPolls: 1 }, 0));
+      }
+    }
+    return transitions;
   }
 
   /**
@@ -169,16 +221,26 @@ export class DetectionEngine {
       detected('new_caller', n.assessments);
       result.newCallers = n.callers;
     }
-    if (on('plaintext')) {
+    // STRICT readiness is the audit's question, asked whether or not plaintext pages: it reads the
+    // plaintext detector's assessments (every destination served, its plaintext by the detector's
+    // rule) with the detector turned off too, but not where it is blind.
+    this.strictReadyBlind = blind.has('plaintext:http') && blind.has('plaintext:tcp');
+    if (!this.strictReadyBlind) {
       const samples = samplesFor('plaintext');
       const p = assessPlaintext(samples, volumeOf(samples), {
         threshold: d.plaintext.threshold,
         rateWindowSeconds: this.options.rateWindowSeconds,
         topCallers: this.options.topCallers,
       });
-      detected('plaintext', p.assessments);
-      result.mtlsRatios = p.mtlsRatios;
-      result.plaintextCallers = p.plaintextCallers;
+      this.strictReady.observe(
+        timeMs,
+        p.assessments.map((a) => ({ destination: a.destination, plaintextRate: a.observed })),
+      );
+      if (on('plaintext')) {
+        detected('plaintext', p.assessments);
+        result.mtlsRatios = p.mtlsRatios;
+        result.plaintextCallers = p.plaintextCallers;
+      }
     }
 
     if (live) {
@@ -197,6 +259,14 @@ export class DetectionEngine {
   /** Open findings. */
   findings(): Finding[] {
     return this.tracker.findings();
+  }
+
+  /**
+   * Each remembered destination's readiness for STRICT mTLS, as of the latest observation; none
+   * while plaintext cannot be read on any layer (the sightings are kept for when it can again).
+   */
+  strictReadiness(): StrictReadiness[] {
+    return this.strictReadyBlind ? [] : this.strictReady.readiness();
   }
 
   /** Series tracked per detector (destinations, or edges for new_caller). */

@@ -14,10 +14,19 @@ export class SeriesTable<T> {
   private readonly entries = new Map<string, { state: T; lastSeenMs: number }>();
 
   constructor(
-    private readonly capacity: number,
-    private readonly evictAfterMs: number,
+    private capacity: number,
+    private evictAfterMs: number,
     private readonly drops: DropCounts,
   ) {}
+
+  /**
+   * New limits (a config reload), keeping every entry: a table over a lowered capacity refuses new
+   * series until it is under it again, rather than dropping what has learned.
+   */
+  setLimits(capacity: number, evictAfterMs: number): void {
+    this.capacity = capacity;
+    this.evictAfterMs = evictAfterMs;
+  }
 
   /** The state of `key`, created with `create` if new and there is room; undefined when refused. */
   touch(key: string, nowMs: number, create: () => T): T | undefined {

@@ -49,6 +49,13 @@ const DESTINATION_COLUMNS = {
   destination_workload: 'Destination workload',
 };
 
+/*
+ * STRICT readiness per destination, once: min by destination, so that two replicas watching the
+ * same namespaces (or one restarted mid-scrape) count a destination once, and as blocked if either
+ * saw plaintext there.
+ */
+const READY_BY_DESTINATION = `min by (${DESTINATION_BY}) (meshwatch_strict_mtls_ready{${IN_CLUSTER}})`;
+
 /** Hides the Time column of instant tables and orders and names the rest. */
 function organize(columns: Record<string, string>, exclude: string[] = []): Transformation {
   return {
@@ -129,6 +136,58 @@ export function overviewDashboard(): Dashboard {
           }),
         ],
         links: [workloadDataLink('table')],
+      }),
+      row('Zero trust'),
+      stat({
+        title: 'Destinations ready for STRICT mTLS',
+        description:
+          'Share of destination workloads in the chosen clusters that no plaintext caller reached over audit.lookback (default 7d): they could take a STRICT PeerAuthentication without breaking a caller. meshwatch judges what its warm-up (warmup.lookback) and its polls since have seen (meshwatch_strict_mtls_ready); `meshwatch audit` names the blockers and writes the policies. 100% is the goal.',
+        unit: 'percentunit',
+        decimals: 1,
+        min: 0,
+        max: 1,
+        width: 8,
+        thresholds: [
+          { color: 'red', value: null },
+          { color: 'orange', value: 0.5 },
+          { color: 'green', value: 1 },
+        ],
+        queries: [{ expr: `avg(${READY_BY_DESTINATION})`, legend: 'ready' }],
+      }),
+      stat({
+        title: 'Destinations blocked from STRICT mTLS',
+        description:
+          'Destination workloads a plaintext caller reached over audit.lookback: a STRICT PeerAuthentication would refuse that caller. The Plaintext edges table names the callers of now.',
+        unit: 'short',
+        decimals: 0,
+        width: 8,
+        noValue: 'none',
+        thresholds: [
+          { color: 'green', value: null },
+          { color: 'red', value: 1 },
+        ],
+        queries: [{ expr: `count(${READY_BY_DESTINATION} == 0)`, legend: 'blocked' }],
+      }),
+      stat({
+        title: 'Plaintext callers left',
+        description:
+          'Caller workloads (by cluster, namespace and workload) sending requests or TCP connections without mutual TLS to any destination now, each counted once however many destinations it calls: the callers to move into the mesh before STRICT. Callers outside the mesh all count as one (unknown/unknown); each destination names at most limits.top_callers callers.',
+        unit: 'short',
+        decimals: 0,
+        width: 8,
+        noValue: 'none',
+        thresholds: [
+          { color: 'green', value: null },
+          { color: 'red', value: 1 },
+        ],
+        queries: [
+          {
+            expr:
+              'count(count by (source_cluster, source_workload_namespace, source_workload) ' +
+              `(meshwatch_plaintext_requests_per_second{${IN_CLUSTER}} > 0))`,
+            legend: 'plaintext callers',
+          },
+        ],
       }),
       row('Authorization'),
       timeseries({

@@ -314,6 +314,17 @@ export function healthAlertRules(options: AlertRuleOptions): AlertRule[] {
         '(meshwatch_tracked_series shows which detector is full); memory grows with them, so raise ' +
         "meshwatch's memory request and limit too.",
     ),
+    // 10m, as Prometheus's own PrometheusBadConfig: an edit being fixed in the next minutes is not a
+    // page-worthy state, a file left broken is (the next restart fails on it).
+    rule(
+      'MeshwatchConfigReloadFailed',
+      'meshwatch_config_last_reload_successful == 0',
+      '10m',
+      'meshwatch failed to reload its configuration: it still runs the previous one.',
+      'meshwatch {{ $labels.instance }} could not reload its config file (SIGHUP or POST /-/reload) ' +
+        'and still runs the configuration it had: the change is not in effect, and a restart would ' +
+        'fail on the same file. Its log line "reloading the configuration failed" names the key.',
+    ),
   ];
 }
 

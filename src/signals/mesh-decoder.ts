@@ -20,17 +20,21 @@ import {
   decodeMesh,
   MESH_LABELS,
   MESH_SLOT,
+  meshLabels,
   sampleTemplate,
   withRate,
   type MeshLabels,
   type SampleTemplate,
 } from './mesh';
+import type { InstantSample } from './types';
 
 /** What one answer decoded to. */
 export interface DecodedMesh {
   samples: EdgeSample[];
   /** Series in the answer, kept or not. */
   series: number;
+  /** Mesh series whose value is NaN or ±Inf, left out of `samples`; set only when there are any. */
+  nonFinite?: number;
   warnings: string[];
   /** Whether the fast path read it (false: the general decoder did). */
   fast: boolean;
@@ -119,18 +123,23 @@ export class MeshDecoder {
         if (chunks || !started) {
           const body = Buffer.concat(chunks ?? opening ?? []).toString('utf8');
           const { data, warnings } = decodeInstantResponse(body, query);
-          return { samples: decodeMesh(data, this.interner), series: data.length, warnings, fast: false };
+          const whole: DecodedMesh = {
+            samples: decodeMesh(data, this.interner),
+            series: data.length,
+            warnings,
+            fast: false,
+          };
+          addNonFinite(whole, nonFiniteSeries(data, this.interner));
+          return whole;
         }
         // The last elements, then the end of the result and of the body, with any warnings.
         const rest = carry + text.end();
-        let after = rest;
-        if (!rest.startsWith(']}')) {
-          const last = rest.indexOf('"]}]}');
-          if (last < 0) throw malformedEnd(query, rest);
-          this.elements(rest.slice(0, last + 3), query, decoded);
-          after = rest.slice(last + 3);
-        }
-        decoded.warnings = tailWarnings(after.slice(2), query);
+        // Where the result ends is read, not searched for: a label value or a warning may hold
+        // the text `"]}]}` (escaped or not), which a search would take for the end.
+        const end = resultEnd(rest);
+        if (end < 0 || !rest.startsWith(']}', end)) throw malformedEnd(query, rest);
+        if (end > 0) this.elements(rest.slice(0, end), query, decoded);
+        decoded.warnings = tailWarnings(rest.slice(end + 2), query);
         return decoded;
       },
     };
@@ -143,16 +152,18 @@ export class MeshDecoder {
    */
   private elements(text: string, query: string, into: DecodedMesh): void {
     const samples: EdgeSample[] = [];
-    const counted = { series: 0 };
+    const counted = { series: 0, nonFinite: 0 };
     if (!text.includes('\\') && this.scan(text, text.length, samples, counted)) {
       for (const sample of samples) into.samples.push(sample);
       into.series += counted.series;
+      addNonFinite(into, counted.nonFinite);
       return;
     }
     into.fast = false;
     const { data } = decodeInstantResponse(`${PREFIX}${text}${END}`, query);
     for (const sample of decodeMesh(data, this.interner)) into.samples.push(sample);
     into.series += data.length;
+    addNonFinite(into, nonFiniteSeries(data, this.interner));
   }
 
   /**
@@ -163,7 +174,12 @@ export class MeshDecoder {
    * among the heads and tails seen before (a few thousand of each on a large mesh, against
    * 100,000 series), and only one not seen before is read label by label.
    */
-  private scan(body: string, stop: number, samples: EdgeSample[], counted: { series: number }): boolean {
+  private scan(
+    body: string,
+    stop: number,
+    samples: EdgeSample[],
+    counted: { series: number; nonFinite: number },
+  ): boolean {
     let i = 0;
     for (;;) {
       if (!body.startsWith(ELEMENT, i)) return false;
@@ -189,8 +205,12 @@ export class MeshDecoder {
       const value = parseSampleValue(body.slice(comma + 2, close));
       if (value === undefined) return false;
       counted.series += 1;
-      if (head !== SKIP && Number.isFinite(value)) {
-        samples.push(withRate(head, value, head.caller === NO_CALLER ? NO_CALLER : caller));
+      if (head !== SKIP) {
+        if (Number.isFinite(value)) {
+          samples.push(withRate(head, value, head.caller === NO_CALLER ? NO_CALLER : caller));
+        } else {
+          counted.nonFinite += 1;
+        }
       }
       i = close + 3;
       if (i === stop) return true;
@@ -244,6 +264,44 @@ function segmentLabels(text: string, tail: boolean): MeshLabels | undefined {
     if (text.charCodeAt(i) !== 0x2c) return undefined;
     i += 1;
   }
+}
+
+/**
+ * The index of the `]` that closes the result array in `text` (the last elements, the end of the
+ * result, then the rest of the body): the first `]` outside strings and outside every element;
+ * -1 when there is none (a body cut off).
+ */
+function resultEnd(text: string): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* backslash: the next character is escaped */) i += 1;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth += 1;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      if (depth === 0) return c === 0x5d ? i : -1;
+      depth -= 1;
+    }
+  }
+  return -1;
+}
+
+/** The mesh series (those decoding keeps) among `data` whose value is NaN or ±Inf. */
+function nonFiniteSeries(data: readonly InstantSample[], interner: Interner): number {
+  let count = 0;
+  for (const { labels, value } of data) {
+    if (!Number.isFinite(value) && sampleTemplate(meshLabels(labels), interner)) count += 1;
+  }
+  return count;
+}
+
+function addNonFinite(into: DecodedMesh, count: number): void {
+  if (count > 0) into.nonFinite = (into.nonFinite ?? 0) + count;
 }
 
 /** The warnings and infos after the result: `rest` is what follows `"result":[...]}` up to the end. */

@@ -18,6 +18,13 @@ export interface MeshQueryOptions {
   denialCodes: readonly string[];
   /** `response_flags` of TCP connections that count as denied (ztunnel's `DENY` by default). */
   denialFlags: readonly string[];
+  /**
+   * Only destinations in these namespaces (`meshwatch audit --namespace`); unset: all. A request a
+   * waypoint denied names no destination workload namespace (`unknown`, or empty and so absent),
+   * so denials keep those too: attribution by service (`attributeToWorkloads`) places them, and
+   * the caller drops the ones that land outside.
+   */
+  destinationNamespaces?: readonly string[];
 }
 
 /**
@@ -45,8 +52,13 @@ export interface MeshQueryOptions {
 export function meshQuery(options: MeshQueryOptions): string {
   const server = serverSide(options.serverReporters);
   const range = formatRange(options.rateWindowMs);
+  const scope = (values: readonly string[]): string =>
+    options.destinationNamespaces === undefined
+      ? ''
+      : `,${matchAny('destination_workload_namespace', values)}`;
+  const inScope = scope(options.destinationNamespaces ?? []);
   const part = (kind: EdgeKind, by: string, metric: string, extra = ''): string =>
-    `label_replace(sum by (${by}) (rate(${metric}{${server}${extra}}[${range}])), "meshwatch_kind", "${kind}", "", "")`;
+    `label_replace(sum by (${by}) (rate(${metric}{${server}${kind === 'denied' ? scope([...(options.destinationNamespaces ?? []), 'unknown', '']) : inScope}${extra}}[${range}])), "meshwatch_kind", "${kind}", "", "")`;
   return [
     part('requests', `${EDGE}, connection_security_policy`, 'istio_requests_total'),
     part(
@@ -69,7 +81,7 @@ export function meshQuery(options: MeshQueryOptions): string {
     part('server_errors', DESTINATION, 'istio_requests_total', ',response_code=~"5.."'),
     ...(options.serverReporters.includes('waypoint')
       ? [
-          `label_replace(group by (${DESTINATION}, ${SERVICE}) (istio_requests_total{reporter="waypoint",destination_workload!="unknown"}), "meshwatch_kind", "service_workload", "", "")`,
+          `label_replace(group by (${DESTINATION}, ${SERVICE}) (istio_requests_total{reporter="waypoint",destination_workload!="unknown"${inScope}}), "meshwatch_kind", "service_workload", "", "")`,
         ]
       : []),
   ].join(' or ');

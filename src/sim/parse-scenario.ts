@@ -158,7 +158,27 @@ export function parseScenarioYaml(yamlText: string, source: string): unknown {
       { cause: first },
     );
   }
-  return doc.toJS();
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // Only aliases fail here: one to no anchor, or so many that the document would expand past
+    // the alias budget (a "billion laughs").
+    throw new ScenarioError('', `${source}: ${(err as Error).message}`, { cause: err });
+  }
+  // An alias inside the node it names makes a cycle, which every later step would walk forever.
+  if (holdsItself(value))
+    throw new ScenarioError('', `${source}: an alias refers to a node that contains it`);
+  return value;
+}
+
+function holdsItself(value: unknown, inside = new Set<unknown>()): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (inside.has(value)) return true;
+  inside.add(value);
+  const cycle = Object.values(value).some((child) => holdsItself(child, inside));
+  inside.delete(value);
+  return cycle;
 }
 
 /** Parses and validates scenario YAML text; `source` (the file name) prefixes every error message. */

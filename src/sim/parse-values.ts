@@ -134,7 +134,9 @@ export function oneOf<T extends string>(value: unknown, at: At, allowed: readonl
 /** A duration (`30m`, `6d23h`, or 0) in ms. */
 export function duration(value: unknown, at: At, positive: boolean): number {
   const ms = typeof value === 'string' ? parseDurationMs(value) : value === 0 ? 0 : undefined;
-  if (ms === undefined) at.fail(`expected a duration like 30m or 6d23h, got ${show(value)}`);
+  // A count too large for a number (400 digits) reads as Infinity: not a time to schedule.
+  if (ms === undefined || !Number.isFinite(ms))
+    at.fail(`expected a duration like 30m or 6d23h, got ${show(value)}`);
   if (positive && ms <= 0) at.fail('must be longer than 0');
   return ms;
 }

@@ -13,6 +13,8 @@ export interface RunningMeshwatch {
   url: string;
   port: number;
   child: ChildProcess;
+  /** The config file it runs with (`--config`), in a temporary folder removed by `stop`. */
+  configFile: string;
   /** Everything it wrote to stdout (JSON log lines) and stderr. */
   stdout(): string;
   stderr(): string;
@@ -73,6 +75,7 @@ export async function startMeshwatch(
     url,
     port,
     child,
+    configFile: file,
     stdout: () => out,
     stderr: () => err,
     logLines: () =>

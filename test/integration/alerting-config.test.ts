@@ -33,7 +33,7 @@ async function tool(binary: string, args: string[]): Promise<{ code: number; out
 describe('the shipped alert rules under promtool', () => {
   it('pass promtool check rules', async () => {
     const result = await tool(promtoolBinary(), ['check', 'rules', RULE_FILE_PATH]);
-    expect(result).toEqual({ code: 0, output: `Checking ${RULE_FILE_PATH}\n  SUCCESS: 10 rules found\n\n` });
+    expect(result).toEqual({ code: 0, output: `Checking ${RULE_FILE_PATH}\n  SUCCESS: 11 rules found\n\n` });
   });
 
   it('pass every promtool rule test under rules/tests', async () => {
@@ -84,6 +84,7 @@ describe('the shipped Alertmanager configuration', () => {
       MeshwatchStale: 'chat',
       MeshwatchTelemetryLabelsMissing: 'chat',
       MeshwatchCapacityExceeded: 'chat',
+      MeshwatchConfigReloadFailed: 'chat',
     });
     expect(alerts.filter((r) => r.labels.severity === PAGE_SEVERITY).map((r) => r.alert)).toEqual([
       'MeshUnauthorizedAccessSpike',

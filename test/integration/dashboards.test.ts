@@ -191,6 +191,30 @@ describe('the dashboards against a live mesh, Prometheus and meshwatch', () => {
       }
     }
 
+    // The zero-trust panels by value: cart and data/ledger only ever saw mTLS, payments takes
+    // frontend's plaintext fallback, so 2 of 3 destinations are ready, 1 is blocked, 1 caller is left.
+    const overview = committed.find((d) => d.uid === 'meshwatch-overview') as Dashboard;
+    const zeroTrust: Record<string, number[]> = {};
+    for (const title of [
+      'Destinations ready for STRICT mTLS',
+      'Destinations blocked from STRICT mTLS',
+      'Plaintext callers left',
+    ]) {
+      const q = panelQueries(overview).find((p) => p.panel === title) as PanelQuery;
+      const body = await promGet(
+        `${prometheus.url}/api/v1/query?query=${encodeURIComponent(interpolate(q.expr, values))}&time=${endS}`,
+      );
+      // Prometheus's avg is a running mean: equal to 2/3 only to about 15 digits.
+      zeroTrust[title] = (body.data as { result: Array<{ value: [number, string] }> }).result.map((r) =>
+        Number(Number(r.value[1]).toFixed(9)),
+      );
+    }
+    expect(zeroTrust).toEqual({
+      'Destinations ready for STRICT mTLS': [Number((2 / 3).toFixed(9))],
+      'Destinations blocked from STRICT mTLS': [1],
+      'Plaintext callers left': [1],
+    });
+
     expect(failures).toEqual([]);
     expect(checked).toBe(
       committed.reduce((n, d) => n + panelQueries(d).length + variableQueries(d).length, 0),

@@ -87,6 +87,14 @@ export class MeshwatchMetrics {
     'Estimated time until the warm-up is done, from its pace so far; 0 once it is.',
   );
   readonly findingsOpen = this.gauge('meshwatch_findings_open', 'Open findings by detector.', ['detector']);
+  readonly configLastReloadSuccessful = this.gauge(
+    'meshwatch_config_last_reload_successful',
+    '1 if the last reload of the config file (SIGHUP, POST /-/reload) succeeded, or none was tried; 0 if it failed and the previous config still runs.',
+  );
+  readonly configLastReloadSuccess = this.gauge(
+    'meshwatch_config_last_reload_success_timestamp_seconds',
+    'Unix time the running config was loaded: at start, then at each successful reload.',
+  );
 
   readonly anomalyScore = this.snapshot(
     'meshwatch_anomaly_score',
@@ -149,6 +157,11 @@ export class MeshwatchMetrics {
   readonly mtlsRatio = this.snapshot(
     'meshwatch_mtls_ratio',
     "Share of a destination's requests and connections over mTLS, 0..1 (each once: a waypoint's connection to the workload is not counted again).",
+    [...DEST],
+  );
+  readonly strictMtlsReady = this.snapshot(
+    'meshwatch_strict_mtls_ready',
+    '1 when no plaintext caller reached the destination over audit.lookback (it could take a STRICT PeerAuthentication), 0 when one did; as far as meshwatch has seen: its warm-up (warmup.lookback) and polls since, so with a warm-up shorter than audit.lookback it judges the shorter span. A destination only ever seen over mTLS is 1. Absent while the plaintext detector is blind on every layer (meshwatch_detector_blind).',
     [...DEST],
   );
 
@@ -223,6 +236,13 @@ export class MeshwatchMetrics {
         rate,
       );
     }
+  }
+
+  /** Replaces `meshwatch_strict_mtls_ready` with the readiness of every remembered destination. */
+  publishStrictReady(readiness: ReadonlyArray<{ destination: Destination; ready: boolean }>): void {
+    this.strictMtlsReady.replace(
+      readiness.map(({ destination, ready }) => ({ labels: destLabels(destination), value: ready ? 1 : 0 })),
+    );
   }
 
   /** Replaces a per-caller gauge's series with this poll's callers. */

@@ -13,6 +13,7 @@ import { decodeErrorBody, decodeInstantResponse, decodeRangeResponse, quoteQuery
 import {
   redactUrl,
   sanitizeCause,
+  cutOffFailure,
   timeoutFailure,
   tooLargeFailure,
   transportFailure,
@@ -103,6 +104,15 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         throw tooLargeFailure({ query, maxResponseBytes: options.maxResponseBytes, size: err.size });
       }
       if (timedOut) throw timeoutFailure({ url: base, query, timeoutMs: options.timeoutMs });
+      if (err instanceof CutOff) {
+        throw cutOffFailure(err.cause, {
+          url: base,
+          query,
+          scrub,
+          received: err.received,
+          declared: err.declared,
+        });
+      }
       throw transportFailure(err, { url: base, query, scrub });
     } finally {
       clearTimeout(timer);
@@ -152,10 +162,26 @@ class TooLarge extends Error {
   }
 }
 
+/** A body whose connection closed before its end; never leaves this module (it becomes a PrometheusUnavailable). */
+class CutOff extends Error {
+  constructor(
+    override readonly cause: unknown,
+    /** Bytes of the body (decompressed) that came. */
+    readonly received: number,
+    /** The Content-Length of an uncompressed body. */
+    readonly declared: number | undefined,
+  ) {
+    super('response cut off');
+  }
+}
+
+// What Node's HTTP client says when the connection closes mid-body.
+const CUT_OFF_CODES = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'EPIPE']);
+
 /**
  * Reads the body, decompressed, holding at most `cap` bytes of it. A declared length over the
  * cap is refused before reading; a compressed or chunked body is counted as it arrives. Rejects
- * with TooLarge, or with the stream's error (a transport failure or the deadline's abort).
+ * with TooLarge, CutOff, or with the stream's error (the deadline's abort, a decompression error).
  */
 async function readBody<T>(
   response: AxiosResponse<Readable>,
@@ -188,6 +214,14 @@ async function readBody<T>(
     stream.destroy();
     // Cut off (the deadline, a reset) while counting an oversized body: its size is the news.
     if (total > cap && !(err instanceof TooLarge)) throw new TooLarge({ bytes: total, how: 'at_least' });
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && CUT_OFF_CODES.has(code)) {
+      throw new CutOff(
+        err,
+        total,
+        encoding === 'identity' && Number.isFinite(declared) ? declared : undefined,
+      );
+    }
     throw err;
   }
   if (total > cap) throw new TooLarge({ bytes: total, how: 'counted' });

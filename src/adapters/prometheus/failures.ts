@@ -91,6 +91,24 @@ export function transportFailure(
   );
 }
 
+/**
+ * The error for an answer whose connection closed before the end of its body (a proxy or
+ * Prometheus that died mid-answer): `received` bytes of it came, of `declared` when it said.
+ */
+export function cutOffFailure(
+  err: unknown,
+  context: { url: URL; query: string; scrub: (text: string) => string; received: number; declared?: number },
+): PrometheusUnavailable {
+  const { url, query, scrub, received, declared } = context;
+  const cause = sanitizeCause(err, scrub);
+  const of = declared === undefined ? '' : ` of ${declared}`;
+  return new PrometheusUnavailable(
+    `the answer of Prometheus at ${redactUrl(url)} to query ${quoteQuery(query)} was cut off after ${received}${of} bytes: the connection closed mid-body (${cause.message})`,
+    { url: redactUrl(url), query },
+    { cause },
+  );
+}
+
 /** The error for a request given up after `timeoutMs`. */
 export function timeoutFailure(context: {
   url: URL;

@@ -114,6 +114,18 @@ export function createBaseline(options: BaselineOptions): Baseline {
   return new SeasonalBaseline(o);
 }
 
+/**
+ * Sets the threshold of `options` and of every baseline created from it, keeping what they learned:
+ * they share its resolved form, so a config reload retunes a detector's baselines in one step.
+ * Throws ConfigError on an invalid threshold, before anything changes.
+ */
+export function setBaselineThreshold(options: BaselineOptions, threshold: number): void {
+  const resolved = resolveBaselineOptions({ ...options, threshold });
+  options.threshold = resolved.threshold;
+  const shared = resolvedOptions.get(options);
+  if (shared !== undefined) shared.threshold = resolved.threshold;
+}
+
 /** A class rather than closures: a tracked series costs its two typed arrays and one small object. */
 class SeasonalBaseline implements Baseline {
   private readonly state = new Float64Array(SCALARS)

@@ -1,5 +1,11 @@
 /** The baseline every detector scores against; see docs/baselines.md. */
-export { createBaseline, strongestPart, type Baseline, type Estimate } from './baseline';
+export {
+  createBaseline,
+  setBaselineThreshold,
+  strongestPart,
+  type Baseline,
+  type Estimate,
+} from './baseline';
 export {
   baselineDefaults,
   resolveBaselineOptions,

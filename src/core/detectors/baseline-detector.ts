@@ -1,4 +1,10 @@
-import { createBaseline, type Baseline, type BaselineOptions, type Estimate } from '../baseline';
+import {
+  createBaseline,
+  setBaselineThreshold,
+  type Baseline,
+  type BaselineOptions,
+  type Estimate,
+} from '../baseline';
 import { destinationKey } from '../keys';
 import type { SeriesTable } from '../series-table';
 import type { AnomalyPart, Assessment, CallerContribution, DetectorName, Destination, Layer } from '../types';
@@ -99,6 +105,15 @@ export class BaselineDetector {
     }
     this.table.evict(timeMs);
     return out;
+  }
+
+  /**
+   * Scores from now on against `threshold`, and sizes the table anew, keeping every series' baseline:
+   * a config reload changes how the detector judges, not what it learned.
+   */
+  retune(threshold: number, capacity: number, evictAfterMs: number): void {
+    setBaselineThreshold(this.options, threshold);
+    this.table.setLimits(capacity, evictAfterMs);
   }
 
   /** Tracked series (destinations, and a destination's second baseline while it changes layer). */

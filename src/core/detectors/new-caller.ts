@@ -69,9 +69,22 @@ export class NewCallerDetector {
   private sawHistory = false;
 
   constructor(
-    private readonly options: NewCallerOptions,
+    private options: NewCallerOptions,
     private readonly edges: SeriesTable<KnownEdge>,
   ) {}
+
+  /**
+   * New settings from a config reload; the known edges are kept, so nothing known becomes new.
+   * `rateWindowSeconds` stays: the edges' rates come from the running query.
+   */
+  retune(
+    options: Omit<NewCallerOptions, 'rateWindowSeconds'>,
+    maxEdges: number,
+    forgetAfterMs: number,
+  ): void {
+    this.options = { ...options, rateWindowSeconds: this.options.rateWindowSeconds };
+    this.edges.setLimits(maxEdges, forgetAfterMs);
+  }
 
   /**
    * Learns and scores one snapshot. Every edge in history (`live` false) is the known mesh; with

@@ -103,7 +103,9 @@ export function assessPlaintext(
  * plaintext caller's requests and the connections they came on: where it has the requests, its
  * connections are the same traffic and are left out.
  */
-function servedPlaintext(samples: readonly EdgeSample[]): Map<string, { sample: EdgeSample; rate: number }> {
+export function servedPlaintext(
+  samples: readonly EdgeSample[],
+): Map<string, { sample: EdgeSample; rate: number }> {
   const out = new Map<string, { sample: EdgeSample; rate: number }>();
   const refused = new Map<string, number>();
   const caller = (s: EdgeSample): string =>

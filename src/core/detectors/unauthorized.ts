@@ -28,8 +28,14 @@ export class UnauthorizedDetector {
   constructor(
     private readonly baselines: BaselineDetector,
     private readonly deniedEdges: SeriesTable<true>,
-    private readonly topCallers: number,
+    private topCallers: number,
   ) {}
+
+  /** New settings from a config reload; the baselines and the denied edges are kept. */
+  retune(topCallers: number, maxEdges: number, evictAfterMs: number): void {
+    this.topCallers = topCallers;
+    this.deniedEdges.setLimits(maxEdges, evictAfterMs);
+  }
 
   /** Learns and scores one snapshot; `volume` holds the destinations' traffic (see `volumeSamples`). */
   observe(timeMs: number, samples: readonly EdgeSample[], volume: readonly EdgeSample[]): UnauthorizedResult {

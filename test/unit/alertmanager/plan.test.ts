@@ -1,4 +1,4 @@
-import { planPush, type PushState } from '../../../src/adapters/alertmanager/plan';
+import { adoptAlerts, planPush, type PushState } from '../../../src/adapters/alertmanager/plan';
 import type { Finding } from '../../../src/core/types';
 import { detectorAlert } from '../../../src/rules/alerts';
 
@@ -113,5 +113,82 @@ describe('planning a push to Alertmanager', () => {
       ['MeshTrafficAnomaly', 'warning'],
       ['MeshErrorRateAnomaly', 'warning'],
     ]);
+  });
+});
+
+describe('planning a push while Alertmanager does not take it', () => {
+  it('posts a finding that opened and closed while Alertmanager was down once it is back, resolved at its close time', () => {
+    const opened = planPush(new Map(), [finding()], T0, options);
+    // The post failed: the adapter keeps `undelivered`.
+    const closed = planPush(opened.undelivered, [], T0 + 10_000, options);
+    const retried = planPush(closed.undelivered, [], T0 + 20_000, options);
+    const after = planPush(retried.state, [], T0 + 30_000, options);
+    const resolved = { ...firing, endsAt: '2026-11-22T15:00:10.000Z' };
+    expect([closed.alerts, retried.alerts, after.alerts, after.state.size]).toEqual([
+      [resolved],
+      [resolved],
+      [],
+      0,
+    ]);
+  });
+
+  it('posts a new finding again on every plan until a post succeeds, then only at the resend interval', () => {
+    const first = planPush(new Map(), [finding()], T0, options);
+    const second = planPush(first.undelivered, [finding()], T0 + 1_000, options);
+    const third = planPush(second.state, [finding()], T0 + 2_000, options);
+    expect([first.alerts.length, second.alerts, third.alerts]).toEqual([
+      1,
+      [{ ...firing, endsAt: '2026-11-22T15:04:01.000Z' }],
+      [],
+    ]);
+  });
+
+  it('re-sends a firing alert whose resend failed on the next plan', () => {
+    const first = planPush(new Map(), [finding()], T0, options);
+    const resend = planPush(first.state, [finding()], T0 + 60_000, options);
+    const retry = planPush(resend.undelivered, [finding()], T0 + 61_000, options);
+    expect([resend.alerts.length, retry.alerts]).toEqual([
+      1,
+      [{ ...firing, endsAt: '2026-11-22T15:05:01.000Z' }],
+    ]);
+  });
+});
+
+describe('adopting the alerts an earlier meshwatch process left firing', () => {
+  const prometheusUrl = 'http://user:secret@prometheus.monitoring:9090/prom/';
+  const withUrl = { ...options, prometheusUrl };
+  const generatorURL =
+    'http://prometheus.monitoring:9090/prom/graph?g0.expr=' +
+    encodeURIComponent(
+      'meshwatch_anomaly_score{detector="unauthorized",destination_namespace="shop",destination_workload="payments"}',
+    ) +
+    '&g0.tab=0';
+  const listed = { ...firing, startsAt: '2026-11-22T14:50:00.000Z', generatorURL };
+
+  it("links each alert to its finding's score in Prometheus, without the URL's credentials", () => {
+    expect(planPush(new Map(), [finding()], T0, withUrl).alerts).toEqual([{ ...firing, generatorURL }]);
+  });
+
+  it('re-sends an adopted alert whose finding is open again as the same alert, keeping its start', () => {
+    const adopted = adoptAlerts([listed], withUrl, T0);
+    expect(planPush(adopted, [finding()], T0, withUrl).alerts).toEqual([
+      { ...firing, startsAt: '2026-11-22T14:50:00.000Z', generatorURL },
+    ]);
+  });
+
+  it('resolves an adopted alert whose finding did not open again once the hold is over', () => {
+    const adopted = adoptAlerts([listed], withUrl, T0 + 90_000);
+    const held = planPush(adopted, [], T0, withUrl);
+    const over = planPush(held.state, [], T0 + 90_000, withUrl);
+    expect([held.alerts, over.alerts]).toEqual([[], [{ ...listed, endsAt: '2026-11-22T15:01:30.000Z' }]]);
+  });
+
+  it('adopts only alerts with exactly its own labels and generatorURL: not rule-based ones, not another Prometheus', () => {
+    const fromRule = { ...listed, labels: { ...listed.labels, job: 'meshwatch', instance: '10.0.0.1:9464' } };
+    const otherPrometheus = { ...listed, generatorURL: generatorURL.replace('monitoring', 'other') };
+    const notOurs = { ...listed, labels: { alertname: 'Watchdog', severity: 'none' } };
+    const ours = adoptAlerts([fromRule, otherPrometheus, notOurs, listed], withUrl, T0);
+    expect([...ours.keys()]).toEqual(['unauthorized/shop/payments']);
+    expect(adoptAlerts([listed], options, T0).size).toBe(0);
   });
 });

@@ -52,7 +52,7 @@ describe('meshwatch check-config', () => {
     expect(await checkConfig([file])).toEqual({
       exitCode: 1,
       stdout: '',
-      stderr: `${file}: unknown key poll.intervall (keys allowed under poll: interval, rate_window)\n`,
+      stderr: `${file}: unknown key poll.intervall (keys allowed under poll: interval, rate_window, query_offset)\n`,
     });
   });
 
@@ -62,6 +62,16 @@ describe('meshwatch check-config', () => {
       exitCode: 1,
       stdout: '',
       stderr: 'MESHWATCH_SERVER_PORT (server.port): "abc" is not an integer (allowed: 0 to 65535)\n',
+    });
+  });
+
+  it('checks the web config file the configuration names, as the daemon does at start', async () => {
+    const file = join(FIXTURES, 'valid-minimal.yml');
+    const webConfig = join(FIXTURES, 'no-such-web-config.yml');
+    expect(await checkConfig([file], { MESHWATCH_SERVER_WEB_CONFIG_FILE: webConfig })).toEqual({
+      exitCode: 1,
+      stdout: '',
+      stderr: `server.web_config_file: ${webConfig} not found\n`,
     });
   });
 

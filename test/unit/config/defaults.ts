@@ -9,7 +9,7 @@ export const DEFAULT_CONFIG: Config = {
     headers: {},
     tls: { insecureSkipVerify: false },
   },
-  poll: { intervalMs: 30_000, rateWindowMs: 120_000 },
+  poll: { intervalMs: 30_000, rateWindowMs: 120_000, queryOffsetMs: 0 },
   warmup: {
     lookbackMs: 7 * 24 * 3_600_000,
     stepMs: 60_000,
@@ -51,6 +51,7 @@ export const DEFAULT_CONFIG: Config = {
     traffic: { enabled: true, threshold: 5, openAfterPolls: 3, closeAfterPolls: 3, shapeModel: false },
     errors: { enabled: true, threshold: 4, openAfterPolls: 3, closeAfterPolls: 3 },
   },
+  audit: { lookbackMs: 7 * 24 * 3_600_000 },
 };
 
 /** The code, key and message of what `run` throws, so a test can assert all three at once. */

@@ -45,7 +45,7 @@ describe('parseConfig of a file that sets every key', () => {
           insecureSkipVerify: true,
         },
       },
-      poll: { intervalMs: 60_000, rateWindowMs: 300_000 },
+      poll: { intervalMs: 60_000, rateWindowMs: 300_000, queryOffsetMs: 0 },
       warmup: {
         lookbackMs: 7 * 86_400_000,
         stepMs: 30_000,
@@ -87,6 +87,7 @@ describe('parseConfig of a file that sets every key', () => {
         traffic: { enabled: false, threshold: 5, openAfterPolls: 3, closeAfterPolls: 3, shapeModel: true },
         errors: { enabled: true, threshold: 3.5, openAfterPolls: 2, closeAfterPolls: 3 },
       },
+      audit: { lookbackMs: 3 * 86_400_000 },
     } satisfies Config);
   });
 
@@ -121,7 +122,7 @@ describe('parseConfig from environment variables', () => {
         headers: { 'X-Scope-OrgID': 'tenant-a', 'X-Trace': 'a=b' },
         tls: { insecureSkipVerify: true },
       },
-      poll: { intervalMs: 60_000, rateWindowMs: 120_000 },
+      poll: { intervalMs: 60_000, rateWindowMs: 120_000, queryOffsetMs: 0 },
       warmup: { ...DEFAULT_CONFIG.warmup, lookbackMs: 0 },
       server: { host: '0.0.0.0', port: 8080 },
       log: { level: 'warn' },
@@ -287,12 +288,12 @@ describe('parseConfig errors in the YAML itself', () => {
     [
       'a scalar document',
       'hello\n',
-      'config.yml: the document is "hello", not a mapping (keys allowed at the top level: prometheus, poll, warmup, limits, alertmanager, server, shutdown, log, telemetry, detectors)',
+      'config.yml: the document is "hello", not a mapping (keys allowed at the top level: prometheus, poll, warmup, limits, alertmanager, server, shutdown, log, telemetry, detectors, audit)',
     ],
     [
       'a key that is not a string',
       '? [poll]\n: 1\n',
-      'config.yml: unknown key ["poll"] (keys allowed at the top level: prometheus, poll, warmup, limits, alertmanager, server, shutdown, log, telemetry, detectors)',
+      'config.yml: unknown key ["poll"] (keys allowed at the top level: prometheus, poll, warmup, limits, alertmanager, server, shutdown, log, telemetry, detectors, audit)',
     ],
   ])('rejects %s', (_what, text, message) => {
     expect(thrownBy(() => parse(text)).message).toBe(message);

@@ -158,8 +158,8 @@ describe('the engine under a flood of new principals', () => {
     engine.observe(snapshot(T0 + HOUR + MINUTE, [requests('shop/frontend', 'shop/search', 1)]), true);
     // new_caller keeps each in-mesh edge twice: by principal, and by workload for when it loses its identity.
     expect(engine.tracked()).toEqual({ traffic: 1, errors: 1, unauthorized: 1, new_caller: 4 });
-    // shop/cart from traffic, errors and unauthorized, and the denied edge x/y -> shop/cart.
-    expect(engine.drainDrops()).toEqual({ capacity: 0, evicted: 4 });
+    // shop/cart from traffic, errors, unauthorized and STRICT readiness, and the denied edge x/y -> shop/cart.
+    expect(engine.drainDrops()).toEqual({ capacity: 0, evicted: 5 });
   });
 });
 

@@ -139,7 +139,7 @@ describe('the dashboards follow the conventions users expect', () => {
     const unfiltered = [overview, workload].flatMap((d) =>
       panelQueries(d)
         .filter((q) =>
-          /destination_|istio_|meshwatch_(anomaly_score|signal_|mtls_ratio|\w+_requests_per_second)/.test(
+          /destination_|istio_|meshwatch_(anomaly_score|signal_|mtls_ratio|strict_mtls_ready|\w+_requests_per_second)/.test(
             q.expr,
           ),
         )
@@ -203,6 +203,32 @@ describe('the dashboards follow the conventions users expect', () => {
     ]);
   });
 
+  it('show the road to STRICT mTLS: destinations ready and blocked, each once, and the plaintext callers left', () => {
+    const overview = meshwatchDashboards().overview;
+    const ready =
+      'min by (destination_cluster, destination_namespace, destination_workload) (meshwatch_strict_mtls_ready{destination_cluster=~"$cluster"})';
+    expect(
+      [
+        'Destinations ready for STRICT mTLS',
+        'Destinations blocked from STRICT mTLS',
+        'Plaintext callers left',
+      ].map((title) => {
+        const panel = byTitle(overview, title);
+        return [panel.type, panel.fieldConfig.defaults.unit, panel.targets.map((t) => t.expr)];
+      }),
+    ).toEqual([
+      ['stat', 'percentunit', [`avg(${ready})`]],
+      ['stat', 'short', [`count(${ready} == 0)`]],
+      [
+        'stat',
+        'short',
+        [
+          'count(count by (source_cluster, source_workload_namespace, source_workload) (meshwatch_plaintext_requests_per_second{destination_cluster=~"$cluster"} > 0))',
+        ],
+      ],
+    ]);
+  });
+
   it('show what kind of mesh meshwatch sees and which detectors are blind', () => {
     const health = meshwatchDashboards().health;
     expect(
@@ -256,7 +282,9 @@ describe('the dashboards follow the conventions users expect', () => {
 
   it('link every overview panel about destinations to the workload dashboard with cluster, namespace and workload filled in', () => {
     const overview = meshwatchDashboards().overview;
+    // A stat is one number over the destinations (the zero-trust progress): there is no one to link to.
     const linked = queryPanels(overview)
+      .filter((p) => p.type !== 'stat')
       .filter((p) => p.targets.some((t) => `${t.expr} ${t.legendFormat}`.includes('destination_workload')))
       .map((p) => [p.title, p.fieldConfig.defaults.links.map((l) => l.url)]);
     expect(linked).toEqual(
@@ -336,6 +364,9 @@ describe('the dashboards follow the conventions users expect', () => {
           'stat: Traffic over mTLS',
           'timeseries: Traffic over mTLS, trend',
           'table: Plaintext edges',
+          'stat: Destinations ready for STRICT mTLS',
+          'stat: Destinations blocked from STRICT mTLS',
+          'stat: Plaintext callers left',
           'timeseries: Denied requests and connections by destination',
           'timeseries: Denied requests and connections by caller',
           'stat: Open findings by detector',

@@ -175,6 +175,12 @@ describe("the alerts on meshwatch's own health", () => {
         '0s',
         { severity: 'warning' },
       ],
+      [
+        'MeshwatchConfigReloadFailed',
+        'meshwatch_config_last_reload_successful == 0',
+        '10m',
+        { severity: 'warning' },
+      ],
     ]);
   });
 });
