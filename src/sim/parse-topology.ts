@@ -64,7 +64,11 @@ function declaredWorkload(value: unknown, at: At, defaults: WorkloadDefaults): D
       dataplane,
       mtls: oneOf<MtlsMode>(raw.mtls, at.key('mtls'), ['permissive', 'strict'], 'permissive'),
       app: dnsName(raw.app, at.key('app'), name),
-      version: raw.version === undefined ? undefined : dnsName(String(raw.version), at.key('version')),
+      // YAML reads `version: 1` as a number; anything else that is not text is refused by dnsName.
+      version:
+        raw.version === undefined
+          ? undefined
+          : dnsName(typeof raw.version === 'number' ? String(raw.version) : raw.version, at.key('version')),
       service: dnsName(raw.service, at.key('service'), name),
     },
     waypointRef,

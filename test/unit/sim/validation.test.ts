@@ -25,6 +25,17 @@ describe('scenario validation of data planes and waypoints', () => {
     );
   });
 
+  it('refuses a version that is a mapping, not text', () => {
+    expect(
+      parseError(
+        MESH.replace(
+          '{ name: side, namespace: shop }',
+          '{ name: side, namespace: shop, version: { toString: false } }',
+        ),
+      ),
+    ).toBe('scenario.yml: workloads[3].version: expected a non-empty string, got {"toString":false}');
+  });
+
   it('refuses a waypoint on a workload that is not ambient, and one that does not exist', () => {
     expect([
       parseError(
