@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,8 +37,6 @@ const SCHEMA = JSON.parse(
 ) as object;
 const validate = new Ajv({ allErrors: true, strict: true }).compile(SCHEMA);
 // For the lead's closing note: the shipped scenario's summary and a screenshot of its report.
-const LEAD_SUMMARY = '/tmp/audit-summary.txt';
-const LEAD_SCREENSHOT = '/tmp/audit-scenario.png';
 
 const principal = (w: Workload): string => `${TRUST_DOMAIN}/ns/${w.namespace}/sa/${w.serviceAccount}`;
 const spiffe = (w: Workload): string => `spiffe://${principal(w)}`;
@@ -443,8 +441,11 @@ describe('meshwatch audit over scenarios/zero-trust.yaml (sidecars)', () => {
         .split('\n')
         .filter((l) => !/^audit: (\d+% |wrote )/.test(l))
         .join('\n');
+    // What a reader of the run wants to see, kept beside the screenshot in the run's temp folder.
+    const out = mkdtempSync(join(tmpdir(), 'meshwatch-audit-screenshot-'));
+    const summary = join(out, 'audit-summary.txt');
     writeFileSync(
-      LEAD_SUMMARY,
+      summary,
       [
         `$ meshwatch audit --lookback ${LOOKBACK} --min-requests ${MIN_REQUESTS} --policies-out DIR --html F --json  # scenarios/zero-trust.yaml`,
         quiet(stderr),
@@ -454,13 +455,10 @@ describe('meshwatch audit over scenarios/zero-trust.yaml (sidecars)', () => {
         quiet(tooStrictDryRun),
       ].join('\n'),
     );
-    const png = join(mkdtempSync(join(tmpdir(), 'meshwatch-audit-screenshot-')), 'audit-scenario.png');
+    const png = join(out, 'audit-scenario.png');
     await screenshot(html, png, { width: 1200, height: 2400 });
     expect(statSync(png).size).toBeGreaterThan(10_000);
-    copyFileSync(png, LEAD_SCREENSHOT);
-    process.stdout.write(
-      `zero-trust audit summary: ${LEAD_SUMMARY}; report screenshot: ${LEAD_SCREENSHOT}\n`,
-    );
+    process.stdout.write(`zero-trust audit summary: ${summary}; report screenshot: ${png}\n`);
   }, 90_000);
 });
 
